@@ -1,0 +1,93 @@
+package dev.bora4j.train;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Everything a fine-tuning run needs to know, with the defaults of the main job. Plain fields
+ * (the command line fills them); {@link #validate()} checks them all and says what to change.
+ */
+public final class TrainingConfig {
+
+    /** Adapter method. */
+    public String method = "bora";
+    public int rank = 8;
+    public int blocks = 4;
+    public double alpha = 16;
+    public String sigma = "exp_norm";
+    public double dropout = 0.05;
+    public List<String> targets = new ArrayList<>(List.of(
+            "attention.self.query", "attention.self.key", "attention.self.value",
+            "attention.output.dense", "intermediate.dense", "output.dense"));
+
+    public double learningRate = 1e-3;
+    /** Learning rate of the Sigma parameters (null: same as {@link #learningRate}). */
+    public Double sigmaLearningRate = null;
+    public double headLearningRate = 1e-3;
+    public double weightDecay = 0.01;
+    public int epochs = 2;
+    public int batchSize = 32;
+    public int evalBatchSize = 128;
+    public double warmupFraction = 0.06;
+    public LearningRateSchedule.Decay decay = LearningRateSchedule.Decay.COSINE;
+    public double clipNorm = 1.0;
+    public int patience = 2;
+    /** Evaluate on dev every this many optimizer steps (0: once per epoch). */
+    public int evalEvery = 0;
+    public int checkpointEvery = 200;
+    public int maxLength = 64;
+    /** Use at most this many training examples (0: all). */
+    public int maxTrainExamples = 0;
+    /** Use at most this many dev / test examples (0: all). */
+    public int maxEvalExamples = 0;
+    /** Stop after this many optimizer steps (0: no limit). */
+    public long maxSteps = 0;
+    public long seed = 42;
+    public String device = "cpu";
+    public int threads = 0;
+    public String dataset = "acceptability";
+    public Path output = Path.of("runs", "default");
+    public boolean resume = true;
+    /** Redraw a progress bar in place (false: one line per 10%, for logs). */
+    public boolean progressBar = true;
+
+    public void validate() {
+        List<String> methods = List.of("bora", "lora", "melora");
+        require(methods.contains(method), "--method must be one of " + methods + ", got '" + method + "'");
+        require(rank >= 1, "--r must be >= 1, got " + rank);
+        require(blocks >= 1, "--b must be >= 1, got " + blocks);
+        require(alpha > 0 && Double.isFinite(alpha), "--alpha must be > 0, got " + alpha);
+        List<String> sigmas = List.of("raw", "exp", "exp_norm");
+        require(sigmas.contains(sigma), "--sigma must be one of " + sigmas + ", got '" + sigma + "'");
+        require(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1), got " + dropout);
+        require(!targets.isEmpty(), "--targets must name at least one module pattern");
+        require(learningRate > 0 && Double.isFinite(learningRate), "--lr must be > 0, got " + learningRate);
+        require(sigmaLearningRate == null || (sigmaLearningRate > 0 && Double.isFinite(sigmaLearningRate)),
+                "--sigma-lr must be > 0, got " + sigmaLearningRate);
+        require(headLearningRate > 0 && Double.isFinite(headLearningRate),
+                "--head-lr must be > 0, got " + headLearningRate);
+        require(weightDecay >= 0, "--weight-decay must be >= 0, got " + weightDecay);
+        require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
+        require(batchSize >= 1, "--batch must be >= 1, got " + batchSize);
+        require(evalBatchSize >= 1, "--eval-batch must be >= 1, got " + evalBatchSize);
+        require(warmupFraction >= 0 && warmupFraction < 1, "--warmup must be in [0, 1), got " + warmupFraction);
+        require(clipNorm > 0, "--clip must be > 0, got " + clipNorm);
+        require(patience >= 1, "--patience must be >= 1, got " + patience);
+        require(evalEvery >= 0, "--eval-every must be >= 0, got " + evalEvery);
+        require(checkpointEvery >= 1, "--checkpoint-every must be >= 1, got " + checkpointEvery);
+        require(maxLength >= 4 && maxLength <= 512, "--max-length must be in [4, 512], got " + maxLength);
+        require(maxTrainExamples >= 0, "--max-train must be >= 0, got " + maxTrainExamples);
+        require(maxEvalExamples >= 0, "--max-eval must be >= 0, got " + maxEvalExamples);
+        require(maxSteps >= 0, "--max-steps must be >= 0, got " + maxSteps);
+        require(device.equals("cpu") || device.equals("cuda"), "--device must be cpu or cuda, got '" + device + "'");
+        require(threads >= 0, "--threads must be >= 0, got " + threads);
+        require(output != null, "--output must be given");
+    }
+
+    private static void require(boolean condition, String message) {
+        if (!condition) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}
