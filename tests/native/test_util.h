@@ -90,6 +90,9 @@ struct Tensors {
         fill(y, rng);
         fill(G, rng);
         fill(dx, rng);
+        fill(dA, rng);  // initial values for the accumulate cases
+        fill(dB, rng);
+        fill(dS, rng);
     }
 };
 
