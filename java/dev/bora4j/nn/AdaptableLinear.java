@@ -1,5 +1,8 @@
 package dev.bora4j.nn;
 
+import java.lang.ref.WeakReference;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
@@ -8,13 +11,22 @@ import org.bytedeco.pytorch.Tensor;
  * A torch {@code Linear} that can carry an adapter. Models that want adapters build their
  * projections from this class; adapters are then attached by module name, as PEFT's
  * {@code target_modules} does. The base layer is registered as the child {@code "base"}, so its
- * parameters appear as {@code <name>.base.weight} / {@code <name>.base.bias}.
+ * parameters appear as {@code <name>.base.weight} / {@code <name>.base.bias}. An adapter that is
+ * itself a torch {@link Module} is registered as the child {@code "adapter"}, so its parameters
+ * appear as {@code <name>.adapter.<param>} in the model's {@code named_parameters()}.
  */
 public class AdaptableLinear extends Module {
 
     private final LinearImpl base;
     private final long inFeatures;
     private final long outFeatures;
+    /** Child name under which a Module adapter is registered. */
+    public static final String ADAPTER_CHILD = "adapter";
+
+    // named_modules() hands back plain Module wrappers of the native objects; this maps a native
+    // address back to its Java AdaptableLinear so adapters can be attached by module name.
+    private static final Map<Long, WeakReference<AdaptableLinear>> BY_ADDRESS = new ConcurrentHashMap<>();
+
     private LinearAdapter adapter;
 
     public AdaptableLinear(LinearImpl base) {
@@ -24,6 +36,24 @@ public class AdaptableLinear extends Module {
         this.base = register_module("base", base);
         this.outFeatures = base.weight().size(0);
         this.inFeatures = base.weight().size(1);
+        BY_ADDRESS.values().removeIf(ref -> ref.get() == null);
+        BY_ADDRESS.put(address(), new WeakReference<>(this));
+    }
+
+    /**
+     * The AdaptableLinear behind a module handle (e.g. from {@code named_modules()}), or null if
+     * the module is not one.
+     */
+    public static AdaptableLinear lookup(Module module) {
+        if (module == null || module.isNull()) {
+            return null;
+        }
+        if (module instanceof AdaptableLinear al) {
+            return al;
+        }
+        WeakReference<AdaptableLinear> ref = BY_ADDRESS.get(module.address());
+        AdaptableLinear al = ref == null ? null : ref.get();
+        return al != null && al.address() == module.address() ? al : null;
     }
 
     public LinearImpl base() {
@@ -43,8 +73,14 @@ public class AdaptableLinear extends Module {
         return adapter;
     }
 
-    /** Attaches an adapter (null detaches). */
+    /** Attaches an adapter (null detaches); a Module adapter becomes the child "adapter". */
     public void setAdapter(LinearAdapter adapter) {
+        if (this.adapter instanceof Module) {
+            unregister_module(ADAPTER_CHILD);
+        }
+        if (adapter instanceof Module m) {
+            register_module(ADAPTER_CHILD, m);
+        }
         this.adapter = adapter;
     }
 

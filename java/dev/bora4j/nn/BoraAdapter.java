@@ -1,0 +1,208 @@
+package dev.bora4j.nn;
+
+import dev.bora4j.nn.BoraConfig.Backend;
+import dev.bora4j.nn.BoraConfig.Mode;
+import dev.bora4j.ops.BoraFunction;
+import dev.bora4j.ops.BoraOps;
+import dev.bora4j.ops.BoraReference;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * A BoRA adapter on one frozen linear projection W0 (out x in): y = y0 + s * BoRA(dropout(x)),
+ * with y0 = x W0^T + bias. A torch {@link Module} whose parameters are
+ * <ul>
+ * <li>{@code lora_A} r x in (kaiming-uniform, a = sqrt 5, as PEFT),</li>
+ * <li>{@code lora_B} out x r (zeros, so the adapter starts as a no-op),</li>
+ * <li>{@code bora_sigma} b x b x r: the raw parameter P of Sigma in BORA mode; in LORA and
+ * MELORA modes Sigma itself, fixed, registered as a buffer.</li>
+ * </ul>
+ * Attached to an {@link AdaptableLinear} these appear as {@code <module>.adapter.lora_A} etc.
+ */
+public class BoraAdapter extends Module implements LinearAdapter {
+
+    /** eps of the RMSNorm in {@link BoraConfig.SigmaParameterization#EXP_NORM}. */
+    public static final double RMS_EPS = 1e-6;
+
+    private final BoraConfig config;
+    private final AdaptableLinear target;
+    private final double scaling;
+    private final Tensor loraA;
+    private final Tensor loraB;
+    private final Tensor sigmaRaw;
+    private boolean merged;
+
+    /** A new adapter for {@code target}, with parameters of its weight's dtype and device. */
+    public BoraAdapter(AdaptableLinear target, BoraConfig config) {
+        if (target == null || config == null) {
+            throw new IllegalArgumentException("target and config must not be null");
+        }
+        long in = target.inFeatures(), out = target.outFeatures();
+        int r = config.rank(), b = config.blocks();
+        if (in % b != 0 || out % b != 0) {
+            throw new IllegalArgumentException("block count b = " + b + " must divide in = " + in + " and out = " + out
+                    + " features; choose b among their common divisors");
+        }
+        this.config = config;
+        this.target = target;
+        this.scaling = config.scaling();
+        Tensor w = target.base().weight();
+        try (NoGradGuard ng = new NoGradGuard()) {
+            // kaiming_uniform(a = sqrt 5) on fan_in = in: bound = sqrt(1/3) * sqrt(3/in) = 1/sqrt(in)
+            double bound = 1.0 / Math.sqrt(in);
+            Tensor a = w.new_empty(r, in);
+            a.uniform_(-bound, bound, new GeneratorOptional());
+            Tensor bw = w.new_zeros(out, r);
+            Tensor sigma;
+            if (config.mode() == Mode.BORA) {
+                double init = config.sigma() == BoraConfig.SigmaParameterization.RAW ? 1.0 : 0.0;
+                sigma = w.new_empty(b, b, r);
+                sigma.fill_(new Scalar(init));
+            } else {
+                // LORA: b = 1 and Sigma = 1; MELORA: Sigma[i][i] = 1, Sigma[i][j] = 0 (block-diagonal dW)
+                sigma = w.new_zeros(b, b, r);
+                for (int i = 0; i < b; i++) {
+                    sigma.select(0, i).select(0, i).fill_(new Scalar(1.0));
+                }
+            }
+            // Keep our own handles: register_* returns a reference into the module's parameter
+            // list, which moves when the list grows. Retained, so that a PointerScope around the
+            // construction does not free them with its temporaries.
+            this.loraA = a.retainReference();
+            this.loraB = bw.retainReference();
+            this.sigmaRaw = sigma.retainReference();
+            register_parameter("lora_A", a, true);
+            register_parameter("lora_B", bw, true);
+            if (config.mode() == Mode.BORA) {
+                register_parameter("bora_sigma", sigma, true);
+            } else {
+                register_buffer("bora_sigma", sigma);
+            }
+        }
+    }
+
+    public BoraConfig config() {
+        return config;
+    }
+
+    public double scaling() {
+        return scaling;
+    }
+
+    /** A: rank x in. */
+    public Tensor loraA() {
+        return loraA;
+    }
+
+    /** B: out x rank. */
+    public Tensor loraB() {
+        return loraB;
+    }
+
+    /** The raw Sigma parameter P (BORA mode) or the fixed Sigma (LORA, MELORA). */
+    public Tensor sigmaParameter() {
+        return sigmaRaw;
+    }
+
+    /** Sigma (b x b x r) from its parameterisation; differentiable in P. */
+    public Tensor sigma() {
+        if (config.mode() != Mode.BORA) {
+            return sigmaRaw;
+        }
+        switch (config.sigma()) {
+            case RAW:
+                return sigmaRaw;
+            case EXP:
+                return sigmaRaw.exp();
+            case EXP_NORM: {
+                Tensor ms = sigmaRaw.square().mean(new long[] {2}, true, new ScalarTypeOptional());
+                return sigmaRaw.mul(ms.add(new Scalar(RMS_EPS)).rsqrt()).exp();
+            }
+            default:
+                throw new IllegalStateException("unknown sigma parameterization " + config.sigma());
+        }
+    }
+
+    /** True while the update is merged into the base weight (forward then returns y0 as is). */
+    public boolean isMerged() {
+        return merged;
+    }
+
+    @Override
+    public Tensor forward(Tensor x, Tensor baseOutput) {
+        if (merged) {
+            return baseOutput;
+        }
+        Tensor input = config.dropout() > 0 && is_training() ? torch.dropout(x, config.dropout(), true) : x;
+        Tensor s = sigma();
+        if (useNative(input)) {
+            return BoraFunction.apply(input.contiguous(), baseOutput, loraA, loraB, s.contiguous(), scaling);
+        }
+        return BoraReference.forward(input, baseOutput, loraA, loraB, s, scaling);
+    }
+
+    /** Whether forward runs the native kernels for this input. */
+    public boolean useNative(Tensor x) {
+        Backend backend = config.backend();
+        if (backend == Backend.NATIVE) {
+            BoraOps.requireNative();
+            return true;
+        }
+        return backend == Backend.AUTO && BoraOps.supports(x);
+    }
+
+    /** s * dW (out x in), detached. */
+    public Tensor deltaWeight() {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            Tensor s = sigma().contiguous();
+            if (useNative(loraA)) {
+                return BoraOps.deltaWeight(loraA, loraB, s, scaling);
+            }
+            return BoraReference.deltaWeight(loraA, loraB, s, scaling);
+        }
+    }
+
+    /** W0 += s * dW; forward then skips the adapter. Idempotent. */
+    public void merge() {
+        if (merged) {
+            return;
+        }
+        addToBaseWeight(true);
+        merged = true;
+    }
+
+    /** W0 -= s * dW, undoing {@link #merge()}. Idempotent. */
+    public void unmerge() {
+        if (!merged) {
+            return;
+        }
+        addToBaseWeight(false);
+        merged = false;
+    }
+
+    private void addToBaseWeight(boolean add) {
+        Tensor w = target.base().weight();
+        try (NoGradGuard ng = new NoGradGuard()) {
+            Tensor s = sigma().contiguous();
+            if (useNative(w) && w.is_contiguous()) {
+                if (add) {
+                    BoraOps.merge(w, loraA, loraB, s, scaling);
+                } else {
+                    BoraOps.unmerge(w, loraA, loraB, s, scaling);
+                }
+            } else {
+                Tensor dw = BoraReference.deltaWeight(loraA, loraB, s, scaling);
+                if (add) {
+                    w.add_(dw);
+                } else {
+                    w.sub_(dw);
+                }
+            }
+        }
+    }
+}

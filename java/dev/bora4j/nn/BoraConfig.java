@@ -1,0 +1,261 @@
+package dev.bora4j.nn;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Everything that defines a set of BoRA adapters, immutable; build with {@link #builder()}.
+ * Defaults follow PEFT's LoRA defaults where they exist: r = 8, alpha = 8, no dropout,
+ * A kaiming-uniform (a = sqrt 5), B zeros, so every adapter starts as a no-op.
+ */
+public final class BoraConfig {
+
+    /** Which family of adapter the BoRA kernel computes. */
+    public enum Mode {
+        /** Full BoRA: b x b x r trainable Sigma. */
+        BORA,
+        /** Plain LoRA: b = 1 and Sigma fixed to ones (not trained). */
+        LORA,
+        /** MELoRA: Sigma[i][i] = 1, Sigma[i][j] = 0 for i != j, fixed; block-diagonal update. */
+        MELORA
+    }
+
+    /** How the trainable parameter P becomes Sigma (BORA mode only). */
+    public enum SigmaParameterization {
+        /** S = P, P initialised to 1. */
+        RAW,
+        /** S = exp(P), P initialised to 0 (S = 1: starts as LoRA; S stays positive). */
+        EXP,
+        /** S = exp(RMSNorm over r of P), P initialised to 0. */
+        EXP_NORM
+    }
+
+    /** Who computes the adapter. */
+    public enum Backend {
+        /** The native kernels (fails if the native library cannot be loaded). */
+        NATIVE,
+        /** The pure-torch reference (einsum + torch autograd). */
+        REFERENCE,
+        /** NATIVE where the native library loads and supports the tensors, else REFERENCE. */
+        AUTO
+    }
+
+    private final int rank;
+    private final int blocks;
+    private final double alpha;
+    private final boolean rsLora;
+    private final double dropout;
+    private final SigmaParameterization sigma;
+    private final Mode mode;
+    private final Backend backend;
+    private final List<String> targetModules;
+    private final Pattern targetRegex;
+
+    private BoraConfig(Builder b) {
+        this.mode = Objects.requireNonNull(b.mode, "mode");
+        this.rank = b.rank;
+        this.blocks = b.blocks != null ? b.blocks : (mode == Mode.LORA ? 1 : 4);
+        this.alpha = b.alpha != null ? b.alpha : b.rank;
+        this.rsLora = b.rsLora;
+        this.dropout = b.dropout;
+        this.sigma = Objects.requireNonNull(b.sigma, "sigma parameterization");
+        this.backend = Objects.requireNonNull(b.backend, "backend");
+        this.targetModules = List.copyOf(b.targetModules);
+        this.targetRegex = b.targetRegex;
+        validate();
+    }
+
+    private void validate() {
+        if (rank < 1) {
+            throw new IllegalArgumentException("rank r must be >= 1, got " + rank);
+        }
+        if (blocks < 1) {
+            throw new IllegalArgumentException("block count b must be >= 1, got " + blocks);
+        }
+        if (mode == Mode.LORA && blocks != 1) {
+            throw new IllegalArgumentException("LORA mode uses b = 1 (one block), got b = " + blocks
+                    + "; drop blocks(...) or use mode BORA");
+        }
+        if (!(alpha > 0) || Double.isInfinite(alpha)) {
+            throw new IllegalArgumentException("alpha must be a positive finite number, got " + alpha);
+        }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
+        }
+        if (targetModules.isEmpty() && targetRegex == null) {
+            throw new IllegalArgumentException("no target modules: call targetModules(\"query\", \"value\", ...) or"
+                    + " targetRegex(...) to say which AdaptableLinear modules get adapters");
+        }
+        for (String t : targetModules) {
+            if (t == null || t.isBlank()) {
+                throw new IllegalArgumentException("target module names must be non-empty, got " + targetModules);
+            }
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        Builder b = new Builder().rank(rank).alpha(alpha).rsLora(rsLora).dropout(dropout).sigma(sigma).mode(mode)
+                .backend(backend).targetModules(targetModules.toArray(new String[0]));
+        b.blocks = blocks;
+        b.targetRegex = targetRegex;
+        return b;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public int blocks() {
+        return blocks;
+    }
+
+    public double alpha() {
+        return alpha;
+    }
+
+    public boolean rsLora() {
+        return rsLora;
+    }
+
+    public double dropout() {
+        return dropout;
+    }
+
+    public SigmaParameterization sigma() {
+        return sigma;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public List<String> targetModules() {
+        return targetModules;
+    }
+
+    /** The full-match regex for module names, or null. */
+    public Pattern targetRegex() {
+        return targetRegex;
+    }
+
+    /** The adapter scaling s: alpha / r, or alpha / sqrt(r) with rsLoRA. */
+    public double scaling() {
+        return rsLora ? alpha / Math.sqrt(rank) : alpha / rank;
+    }
+
+    /**
+     * Whether a module of this name gets an adapter, as PEFT's target_modules does: the regex
+     * matches the whole name, or the name equals a target or ends with "." + target.
+     */
+    public boolean matches(String moduleName) {
+        if (targetRegex != null && targetRegex.matcher(moduleName).matches()) {
+            return true;
+        }
+        for (String t : targetModules) {
+            if (moduleName.equals(t) || moduleName.endsWith("." + t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public String toString() {
+        return "BoraConfig{mode=" + mode + ", r=" + rank + ", b=" + blocks + ", alpha=" + alpha + ", rsLora=" + rsLora
+                + ", dropout=" + dropout + ", sigma=" + sigma + ", backend=" + backend + ", targets=" + targetModules
+                + (targetRegex != null ? ", regex=" + targetRegex : "") + "}";
+    }
+
+    public static final class Builder {
+        private int rank = 8;
+        private Integer blocks;
+        private Double alpha;
+        private boolean rsLora;
+        private double dropout;
+        private SigmaParameterization sigma = SigmaParameterization.EXP;
+        private Mode mode = Mode.BORA;
+        private Backend backend = Backend.AUTO;
+        private List<String> targetModules = List.of();
+        private Pattern targetRegex;
+
+        private Builder() {
+        }
+
+        /** Rank r of every block (default 8). */
+        public Builder rank(int r) {
+            this.rank = r;
+            return this;
+        }
+
+        /** Block count b; must divide in and out features of every target (default 4; LORA: 1). */
+        public Builder blocks(int b) {
+            this.blocks = b;
+            return this;
+        }
+
+        /** Scaling numerator (default r, so s = 1). */
+        public Builder alpha(double alpha) {
+            this.alpha = alpha;
+            return this;
+        }
+
+        /** rsLoRA scaling alpha / sqrt(r) instead of alpha / r. */
+        public Builder rsLora(boolean rsLora) {
+            this.rsLora = rsLora;
+            return this;
+        }
+
+        /** Dropout probability on the adapter's input (the base path sees x unchanged). */
+        public Builder dropout(double p) {
+            this.dropout = p;
+            return this;
+        }
+
+        public Builder sigma(SigmaParameterization sigma) {
+            this.sigma = sigma;
+            return this;
+        }
+
+        public Builder mode(Mode mode) {
+            this.mode = mode;
+            return this;
+        }
+
+        public Builder backend(Backend backend) {
+            this.backend = backend;
+            return this;
+        }
+
+        /** Module-name suffixes, like PEFT's list form of target_modules ("query" matches "layer.0.query"). */
+        public Builder targetModules(String... names) {
+            this.targetModules = List.of(Objects.requireNonNull(names, "target module names"));
+            return this;
+        }
+
+        /** A regex the whole module name must match, like PEFT's string form of target_modules. */
+        public Builder targetRegex(String regex) {
+            try {
+                this.targetRegex = regex == null ? null : Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
+                throw new IllegalArgumentException("target regex is not a valid regular expression: " + e.getMessage(),
+                        e);
+            }
+            return this;
+        }
+
+        public BoraConfig build() {
+            return new BoraConfig(this);
+        }
+    }
+}

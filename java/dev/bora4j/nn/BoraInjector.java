@@ -1,0 +1,104 @@
+package dev.bora4j.nn;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.StringSharedModuleDict;
+import org.bytedeco.pytorch.StringVector;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Injects BoRA adapters into an existing torch model by module name, as PEFT's
+ * {@code get_peft_model} does with {@code target_modules}: every {@link AdaptableLinear} whose
+ * name matches the config gets a {@link BoraAdapter}, and every base parameter is frozen.
+ */
+public final class BoraInjector {
+
+    private static final String TORCH_LINEAR = "torch::nn::LinearImpl";
+
+    private BoraInjector() {
+    }
+
+    /**
+     * Freezes all parameters of {@code model}, attaches an adapter to each matching
+     * {@link AdaptableLinear}, and returns the adapters with their trainable parameters.
+     *
+     * @throws IllegalArgumentException if a matching module is a plain torch Linear, already has
+     *     an adapter, has sizes the block count does not divide, or if nothing matches
+     */
+    public static BoraAdapters inject(Module model, BoraConfig config) {
+        if (model == null || config == null) {
+            throw new IllegalArgumentException("model and config must not be null");
+        }
+        Map<String, AdaptableLinear> targets = new LinkedHashMap<>();
+        List<String> names = new ArrayList<>();
+        StringSharedModuleDict modules = model.named_modules();
+        StringVector keys = modules.keys();
+        List<String> adaptablePrefixes = new ArrayList<>();
+        for (long i = 0; i < keys.size(); i++) {
+            BytePointer key = keys.get(i);
+            String name = key == null ? "" : key.getString();
+            names.add(name);
+            if (isInsideAdaptable(name, adaptablePrefixes)) {
+                continue; // the base Linear and the adapter of an AdaptableLinear are not targets themselves
+            }
+            Module m = modules.get(name);
+            AdaptableLinear al = AdaptableLinear.lookup(m);
+            if (al != null) {
+                adaptablePrefixes.add(name);
+            }
+            if (!config.matches(name)) {
+                continue;
+            }
+            if (al == null) {
+                if (TORCH_LINEAR.equals(m.name().getString())) {
+                    throw new IllegalArgumentException("module '" + name + "' matches the target modules but is a"
+                            + " plain torch Linear; build it as new AdaptableLinear(linear) so an adapter can be"
+                            + " attached");
+                }
+                continue; // containers and other layers whose names match (e.g. by a broad regex)
+            }
+            if (al.adapter() != null) {
+                throw new IllegalArgumentException("module '" + name + "' already has an adapter; detach it with"
+                        + " setAdapter(null) first");
+            }
+            if (al.inFeatures() % config.blocks() != 0 || al.outFeatures() % config.blocks() != 0) {
+                throw new IllegalArgumentException("module '" + name + "' is " + al.inFeatures() + " -> "
+                        + al.outFeatures() + " features, which the block count b = " + config.blocks()
+                        + " does not divide; choose b among the common divisors or exclude the module");
+            }
+            targets.put(name, al);
+        }
+        if (targets.isEmpty()) {
+            throw new IllegalArgumentException("no AdaptableLinear module matches the target modules "
+                    + config.targetModules() + (config.targetRegex() != null ? " / regex " + config.targetRegex() : "")
+                    + "; module names are " + abbreviate(names));
+        }
+        for (Tensor p : model.parameters().get()) {
+            p.requires_grad_(false);
+        }
+        Map<String, BoraAdapter> adapters = new LinkedHashMap<>();
+        for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
+            BoraAdapter adapter = new BoraAdapter(e.getValue(), config);
+            e.getValue().setAdapter(adapter);
+            adapters.put(e.getKey(), adapter);
+        }
+        return new BoraAdapters(adapters);
+    }
+
+    private static boolean isInsideAdaptable(String name, List<String> prefixes) {
+        for (String p : prefixes) {
+            if (name.startsWith(p.isEmpty() ? "" : p + ".") && !name.equals(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String abbreviate(List<String> names) {
+        return names.size() <= 20 ? names.toString() : names.subList(0, 20) + " ... (" + names.size() + " in all)";
+    }
+}

@@ -1,0 +1,290 @@
+package dev.bora4j.ops;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.GradMode;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Node;
+import org.bytedeco.pytorch.PointerConsumer;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorBase;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorTensorHook;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.MemoryFormat;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The autograd bridge: y = y0 + scale * BoRA(x) computed by the native kernels, with gradients
+ * for x, y0, A, B and S delivered to torch autograd, so {@code loss.backward()} works through
+ * BoRA layers.
+ *
+ * <p>The Java presets have no custom autograd.Function, so the bridge uses tensor hooks:
+ * <ol>
+ * <li>the kernel writes into a FRESH y (a contiguous copy of y0) with grad mode off;</li>
+ * <li>each input that requires grad gets an alias whose hook hands back the gradient the kernel
+ * computed for it (inputs needing no gradient get no alias, so e.g. dx is never computed for a
+ * constant x);</li>
+ * <li>a 0-dim link that is exactly zero, {@code (nan_to_num(sum of alias sums) + tokA) * tokB},
+ * is added into one row of y, so y depends on every alias at O(m) cost;</li>
+ * <li>the hook on y receives G = dL/dy, asks each alias's grad node whether this pass needs its
+ * gradient, runs the kernel backward once and stashes the results for the alias hooks (the graph
+ * guarantees the order: the aliases are reachable only through y);</li>
+ * <li>hooks, aliases and saved inputs are kept alive from Java until two 0-dim tokens report
+ * that torch let go of them: tokA (a leaf held by its AccumulateGrad node) dies with the graph,
+ * tokB (saved by the multiplication) dies when backward frees saved tensors.</li>
+ * </ol>
+ * Not supported: double backward, and backward of one graph from several threads at once.
+ */
+public final class BoraFunction {
+
+    private static final int X = 0, Y0 = 1, A = 2, B = 3, S = 4;
+    private static final String[] NAMES = {"x", "y0", "A", "B", "S"};
+
+    /** Graphs whose tokens torch still holds; keeps their hooks and tensors strongly reachable. */
+    private static final Set<Graph> LIVE = ConcurrentHashMap.newKeySet();
+
+    /** What to do when torch frees a token, by the token's data address. */
+    private static final Map<Long, Runnable> ON_FREE = new ConcurrentHashMap<>();
+
+    // One deleter for all tokens: JavaCPP provides only a few live instances of a raw C
+    // callback type such as from_blob's deleter, so each token is told apart by its address.
+    private static final PointerConsumer DELETER = new PointerConsumer() {
+        @Override
+        public void call(Pointer data) {
+            Runnable onFree = ON_FREE.remove(data.address());
+            Pointer.free(data);
+            if (onFree != null) {
+                onFree.run();
+            }
+        }
+    };
+
+    static {
+        DELETER.retainReference();
+    }
+
+    private BoraFunction() {
+    }
+
+    /**
+     * Returns a new tensor y = y0 + scale * BoRA(x) computed by the native kernels; x [..., n],
+     * y0 [..., m] (y0 is usually the frozen projection x W0^T + bias). All tensors must share a
+     * dtype and device; x, A, B, S must be contiguous.
+     */
+    public static Tensor apply(Tensor x, Tensor y0, Tensor a, Tensor b, Tensor s, double scale) {
+        BoraShape sh = BoraShape.of(x, y0, a, b, s);
+        if (!x.is_contiguous()) {
+            throw new IllegalArgumentException("x " + BoraShape.sizes(x) + " is not contiguous: pass x.contiguous()");
+        }
+        Tensor[] inputs = {x, y0, a, b, s};
+        boolean track = false;
+        if (GradMode.is_enabled()) {
+            for (Tensor t : inputs) {
+                track |= t.requires_grad();
+            }
+        }
+        Tensor y;
+        Graph g = null;
+        try (NoGradGuard ng = new NoGradGuard()) {
+            y = y0.reshape(sh.tokens(), sh.out()).clone(new MemoryFormatOptional(MemoryFormat.Contiguous));
+            Tensor x2 = x.detach().reshape(sh.tokens(), sh.in());
+            Tensor u = track ? BoraOps.newSaved(x2, sh) : null;
+            BoraOps.forward(x2, a, b, s, y, u, scale);
+            if (track) {
+                g = new Graph(sh, scale, x, y0, x2, a.detach(), b.detach(), s.detach(), u);
+            }
+        }
+        if (g != null) {
+            g.attach(inputs, y);
+        }
+        return y0.dim() == 2 ? y : y.view(y0.sizes());
+    }
+
+    /** How many graphs through this bridge torch still holds (for leak tests). */
+    public static int liveGraphs() {
+        return LIVE.size();
+    }
+
+    /** One forward call's state, alive until torch frees the graph. */
+    private static final class Graph {
+        final BoraShape sh;
+        final double scale;
+        final long[] xShape;
+        final long[] y0Shape;
+        final Tensor x2, a, b, s, u;
+        final long vx, va, vb, vs;
+        final Tensor[] aliases = new Tensor[5];
+        final Tensor[] stash = new Tensor[5];
+        final List<Pointer> held = new ArrayList<>();
+        volatile boolean savedFreed;
+
+        Graph(BoraShape sh, double scale, Tensor x, Tensor y0, Tensor x2, Tensor a, Tensor b, Tensor s, Tensor u) {
+            this.sh = sh;
+            this.scale = scale;
+            this.xShape = BoraShape.shape(x);
+            this.y0Shape = BoraShape.shape(y0);
+            this.x2 = x2;
+            this.a = a;
+            this.b = b;
+            this.s = s;
+            this.u = u;
+            this.vx = x2._version();
+            this.va = a._version();
+            this.vb = b._version();
+            this.vs = s._version();
+            for (Tensor t : new Tensor[] {x2, a, b, s, u}) {
+                t.retainReference();
+            }
+        }
+
+        /** Builds the aliases, the zero link into y, and the hooks. */
+        void attach(Tensor[] inputs, Tensor y) {
+            TensorOptions tokenOptions = new TensorOptions(y.scalar_type());
+            Tensor tokA = token(this::onGraphFreed, tokenOptions);
+            tokA.set_requires_grad(true);
+            Tensor tokB = token(this::onSavedFreed, tokenOptions);
+            LIVE.add(this);
+
+            List<Tensor> temps = new ArrayList<>();
+            Tensor total = null;
+            for (int i = 0; i < inputs.length; i++) {
+                if (!inputs[i].requires_grad()) {
+                    continue;
+                }
+                Tensor alias = inputs[i].alias();
+                aliases[i] = hold(alias);
+                final int k = i;
+                alias.register_hook(hold(new TensorTensorHook() {
+                    @Override
+                    public TensorBase call(TensorBase ignored) {
+                        return takeStash(k);
+                    }
+                }));
+                Tensor sum = temp(temps, alias.sum());
+                total = total == null ? sum : temp(temps, total.add(sum));
+            }
+            // (finite + tokA) * tokB is exactly 0; nan_to_num keeps one Inf in x from making it NaN.
+            Tensor link = temp(temps, temp(temps, temp(temps, total.nan_to_num()).add(tokA)).mul(tokB));
+            Tensor row0 = temp(temps, y.new_zeros(new long[] {1},
+                    new TensorOptions().dtype(new ScalarTypeOptional(ScalarType.Long))));
+            y.index_add_(0, row0, temp(temps, link.expand(1, sh.out())));
+            y.register_hook(hold(new TensorTensorHook() {
+                @Override
+                public TensorBase call(TensorBase grad) {
+                    backward(grad);
+                    return new Tensor();
+                }
+            }));
+            // Only torch may hold the tokens and intermediate handles now, so that it alone decides
+            // when they die.
+            tokA.close();
+            tokB.close();
+            for (Tensor t : temps) {
+                t.close();
+            }
+        }
+
+        /** The hook on y: one kernel backward for every gradient this pass needs. */
+        private void backward(TensorBase grad) {
+            if (savedFreed) {
+                throw new IllegalStateException("backward through a BoRA layer a second time: the first backward"
+                        + " freed its saved tensors; pass retain_graph = true to the first backward");
+            }
+            checkVersion(x2, vx, "x");
+            checkVersion(a, va, "A");
+            checkVersion(b, vb, "B");
+            checkVersion(s, vs, "S");
+            boolean[] need = new boolean[5];
+            boolean kernel = false;
+            for (int i = 0; i < 5; i++) {
+                if (aliases[i] != null) {
+                    Node node = aliases[i].grad_fn();
+                    need[i] = node.task_should_compute_output(0);
+                    node.close();
+                    kernel |= need[i] && i != Y0;
+                }
+            }
+            Tensor g = new Tensor(grad).contiguous();
+            if (need[Y0]) {
+                stash[Y0] = g.view(y0Shape);
+            }
+            if (!kernel) {
+                return;
+            }
+            try (NoGradGuard ng = new NoGradGuard()) {
+                Tensor dx = need[X] ? x2.new_zeros(sh.tokens(), sh.in()) : null;
+                Tensor dA = need[A] ? a.new_empty(a.sizes()) : null;
+                Tensor dB = need[B] ? b.new_empty(b.sizes()) : null;
+                Tensor dS = need[S] ? s.new_empty(s.sizes()) : null;
+                BoraOps.backward(g, x2, a, b, s, u, scale, dA, dB, dS, dx);
+                stash[X] = dx == null ? null : dx.view(xShape);
+                stash[A] = dA;
+                stash[B] = dB;
+                stash[S] = dS;
+            }
+        }
+
+        private TensorBase takeStash(int i) {
+            Tensor grad = stash[i];
+            stash[i] = null;
+            if (grad == null) {
+                throw new IllegalStateException("the BoRA backward did not compute the gradient of " + NAMES[i]
+                        + " that autograd asks for");
+            }
+            return grad;
+        }
+
+        private void checkVersion(Tensor t, long version, String name) {
+            if (t._version() != version) {
+                throw new IllegalStateException(name + " of a BoRA layer was modified in place between forward and"
+                        + " backward; clone it before changing it, or run forward again");
+            }
+        }
+
+        private <P extends Pointer> P hold(P p) {
+            p.retainReference();
+            held.add(p);
+            return p;
+        }
+
+        /** tokB died: backward without retain_graph released saved tensors, so do we. */
+        private void onSavedFreed() {
+            if (!savedFreed) {
+                savedFreed = true;
+                for (Tensor t : new Tensor[] {x2, a, b, s, u}) {
+                    t.releaseReference();
+                }
+            }
+        }
+
+        /** tokA died: the graph is gone, nothing can call our hooks any more. */
+        private void onGraphFreed() {
+            onSavedFreed();
+            for (Pointer p : held) {
+                p.releaseReference();
+            }
+            held.clear();
+            java.util.Arrays.fill(stash, null);
+            LIVE.remove(this);
+        }
+    }
+
+    private static Tensor temp(List<Tensor> temps, Tensor t) {
+        temps.add(t);
+        return t;
+    }
+
+    /** A 0-dim zero tensor whose memory release runs {@code onFree}. */
+    private static Tensor token(Runnable onFree, TensorOptions options) {
+        Pointer mem = Pointer.calloc(1, 8);
+        ON_FREE.put(mem.address(), onFree);
+        return torch.from_blob(mem, new long[0], DELETER, options);
+    }
+}

@@ -1,0 +1,296 @@
+package dev.bora4j.ops;
+
+import static dev.bora4j.internal.BoraLibrary.*;
+
+import dev.bora4j.internal.BoraLibrary;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The native BoRA kernels as functions on torch tensors, without autograd (see
+ * {@link BoraFunction} for that). Every argument is checked here, so the C library only ever
+ * sees consistent pointers: same dtype (float32, float64, bfloat16 or float16), same device
+ * (CPU, or CUDA when the library has it; CUDA calls run on torch's current stream), contiguous,
+ * b dividing n and m. Inputs with leading batch dimensions [..., n] are read as T x n.
+ */
+public final class BoraOps {
+
+    private BoraOps() {
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // availability
+
+    private static final class Availability {
+        static final Throwable LOAD_FAILURE = tryLoad();
+
+        private static Throwable tryLoad() {
+            try {
+                BoraLibrary.bora_version();
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        }
+    }
+
+    /** True if the native library (JNI + libbora) loaded on this platform. */
+    public static boolean isNativeAvailable() {
+        return Availability.LOAD_FAILURE == null;
+    }
+
+    /** Throws an {@link UnsupportedOperationException} that says why the library did not load. */
+    public static void requireNative() {
+        Throwable t = Availability.LOAD_FAILURE;
+        if (t != null) {
+            throw new UnsupportedOperationException("the native BoRA library could not be loaded (" + t
+                    + "); put the bora4j linux-x86_64 classifier jar on the class path, or use"
+                    + " Backend.REFERENCE", t);
+        }
+    }
+
+    /** True if the native kernels can take tensors of this dtype and device. */
+    public static boolean supports(Tensor t) {
+        if (!isNativeAvailable() || bora_dtype_or_negative(t.scalar_type()) < 0) {
+            return false;
+        }
+        if (t.is_cuda()) {
+            return BoraLibrary.bora_cuda_available() == 1 && t.scalar_type() != ScalarType.Double;
+        }
+        return t.device().is_cpu();
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // forward / backward
+
+    /**
+     * y += scale * BoRA(x), in place. If {@code uSaved} is not null it receives U (float32,
+     * T x b x r) for {@link #backward}. Returns y.
+     */
+    public static Tensor forward(Tensor x, Tensor a, Tensor b, Tensor s, Tensor y, Tensor uSaved, double scale) {
+        BoraShape sh = BoraShape.of(x, y, a, b, s);
+        Call c = new Call(sh, "x", x, "A", a, "B", b, "S", s, "y", y);
+        if (uSaved != null) {
+            c.checkSaved(uSaved, sh);
+        }
+        try (NoGradGuard ng = new NoGradGuard()) {
+            long[] ws = new long[1];
+            check(bora_forward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
+                    sh.blocks(), ws), "bora_forward_workspace_bytes");
+            Tensor work = c.workspace(x, ws[0]);
+            check(bora_forward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
+                    (float) scale, x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(), y.data_ptr(),
+                    uSaved == null ? null : uSaved.data_ptr(), work == null ? null : work.data_ptr(), ws[0],
+                    c.stream(), BORA_FLAG_NONE), "bora_forward");
+        }
+        return y;
+    }
+
+    /**
+     * Gradients from G = dL/dy. dA, dB, dS are overwritten (each may be null when not needed);
+     * the input gradient is ADDED into dx (may be null). {@code uSaved}: U from
+     * {@link #forward}, or null to recompute it.
+     */
+    public static void backward(Tensor g, Tensor x, Tensor a, Tensor b, Tensor s, Tensor uSaved, double scale,
+            Tensor dA, Tensor dB, Tensor dS, Tensor dx) {
+        BoraShape sh = BoraShape.of(x, g, a, b, s);
+        Call c = new Call(sh, "x", x, "A", a, "B", b, "S", s, "G", g);
+        if (uSaved != null) {
+            c.checkSaved(uSaved, sh);
+        }
+        c.checkGradient(dA, a, "dA");
+        c.checkGradient(dB, b, "dB");
+        c.checkGradient(dS, s, "dS");
+        c.checkGradient(dx, x, "dx");
+        try (NoGradGuard ng = new NoGradGuard()) {
+            long[] ws = new long[1];
+            check(bora_backward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
+                    sh.blocks(), BORA_FLAG_NONE, ws), "bora_backward_workspace_bytes");
+            Tensor work = c.workspace(x, ws[0]);
+            check(bora_backward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
+                    (float) scale, g.data_ptr(), x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(),
+                    uSaved == null ? null : uSaved.data_ptr(), ptr(dA), ptr(dB), ptr(dS), ptr(dx),
+                    work == null ? null : work.data_ptr(), ws[0], c.stream(), BORA_FLAG_NONE), "bora_backward");
+        }
+    }
+
+    /** A new float32 tensor for U on x's device, T x b x r. */
+    public static Tensor newSaved(Tensor x, BoraShape sh) {
+        return x.new_empty(new long[] {sh.tokens(), sh.blocks(), sh.rank()}, dtype(ScalarType.Float));
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // weights
+
+    /** scale * dW, a new m x n tensor: block (i, j) = B_i diag(S[i][j]) A_j. */
+    public static Tensor deltaWeight(Tensor a, Tensor b, Tensor s, double scale) {
+        BoraShape sh = BoraShape.ofWeights(a, b, s);
+        Call c = new Call(sh, "A", a, "B", b, "S", s);
+        Tensor dw = a.new_empty(sh.out(), sh.in());
+        try (NoGradGuard ng = new NoGradGuard()) {
+            check(bora_delta_weight(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
+                    a.data_ptr(), b.data_ptr(), s.data_ptr(), dw.data_ptr(), c.stream(), BORA_FLAG_NONE),
+                    "bora_delta_weight");
+        }
+        return dw;
+    }
+
+    /** W += scale * dW in place (W m x n, e.g. a frozen Linear weight). */
+    public static void merge(Tensor w, Tensor a, Tensor b, Tensor s, double scale) {
+        mergeOrUnmerge(w, a, b, s, scale, true);
+    }
+
+    /** W -= scale * dW in place. */
+    public static void unmerge(Tensor w, Tensor a, Tensor b, Tensor s, double scale) {
+        mergeOrUnmerge(w, a, b, s, scale, false);
+    }
+
+    private static void mergeOrUnmerge(Tensor w, Tensor a, Tensor b, Tensor s, double scale, boolean merge) {
+        BoraShape sh = BoraShape.ofWeights(a, b, s);
+        BoraShape.requireNonNull(w, "W");
+        if (w.dim() != 2 || w.size(0) != sh.out() || w.size(1) != sh.in()) {
+            throw new IllegalArgumentException("W must be m x n = " + sh.out() + " x " + sh.in() + ", but it is "
+                    + BoraShape.sizes(w));
+        }
+        Call c = new Call(sh, "A", a, "B", b, "S", s, "W", w);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            int status = merge
+                    ? bora_merge(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
+                            a.data_ptr(), b.data_ptr(), s.data_ptr(), w.data_ptr(), c.stream(), BORA_FLAG_NONE)
+                    : bora_unmerge(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
+                            a.data_ptr(), b.data_ptr(), s.data_ptr(), w.data_ptr(), c.stream(), BORA_FLAG_NONE);
+            check(status, merge ? "bora_merge" : "bora_unmerge");
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // checks
+
+    private static TensorOptions dtype(ScalarType t) {
+        return new TensorOptions().dtype(new ScalarTypeOptional(t));
+    }
+
+    private static Pointer ptr(Tensor t) {
+        return t == null ? null : t.data_ptr();
+    }
+
+    static int bora_dtype_or_negative(ScalarType t) {
+        if (t == ScalarType.Float) {
+            return BORA_DTYPE_F32;
+        } else if (t == ScalarType.Double) {
+            return BORA_DTYPE_F64;
+        } else if (t == ScalarType.BFloat16) {
+            return BORA_DTYPE_BF16;
+        } else if (t == ScalarType.Half) {
+            return BORA_DTYPE_F16;
+        }
+        return -1;
+    }
+
+    /** The common dtype, device and stream of one call's tensors, checked. */
+    private static final class Call {
+        final int dtype;
+        final int device;
+        final ScalarType scalarType;
+        final String deviceName;
+        final byte cudaIndex;
+
+        /** names and tensors alternate: "x", x, "A", a, ... */
+        Call(BoraShape sh, Object... namesAndTensors) {
+            String firstName = (String) namesAndTensors[0];
+            Tensor first = (Tensor) namesAndTensors[1];
+            scalarType = first.scalar_type();
+            dtype = bora_dtype_or_negative(scalarType);
+            if (dtype < 0) {
+                throw new IllegalArgumentException(firstName + " has dtype " + scalarType + "; the BoRA kernels take"
+                        + " float32, float64, bfloat16 or float16: convert with .to(ScalarType.Float)");
+            }
+            deviceName = first.device().str().getString();
+            for (int i = 0; i < namesAndTensors.length; i += 2) {
+                String name = (String) namesAndTensors[i];
+                Tensor t = (Tensor) namesAndTensors[i + 1];
+                if (t.scalar_type() != scalarType) {
+                    throw new IllegalArgumentException("all tensors must have one dtype, but " + firstName + " is "
+                            + scalarType + " and " + name + " is " + t.scalar_type() + ": convert " + name
+                            + " with .to(ScalarType." + scalarType + ")");
+                }
+                String dev = t.device().str().getString();
+                if (!dev.equals(deviceName)) {
+                    throw new IllegalArgumentException("all tensors must be on one device, but " + firstName + " is on "
+                            + deviceName + " and " + name + " is on " + dev);
+                }
+                if (!t.is_contiguous()) {
+                    throw new IllegalArgumentException(name + " " + BoraShape.sizes(t) + " is not contiguous: pass "
+                            + name + ".contiguous()");
+                }
+            }
+            if (first.is_cuda()) {
+                if (BoraLibrary.bora_cuda_available() != 1) {
+                    throw new IllegalArgumentException("the tensors are on " + deviceName + " but this BoRA library "
+                            + (BoraLibrary.bora_cuda_compiled() == 1 ? "finds no usable GPU or driver"
+                                    : "was built without CUDA (no nvcc at build time)")
+                            + ": move the tensors to the CPU or use a CUDA build");
+                }
+                if (dtype == BORA_DTYPE_F64) {
+                    throw new IllegalArgumentException("float64 is CPU-only in the BoRA kernels: use float32,"
+                            + " bfloat16 or float16 on CUDA");
+                }
+                device = BORA_DEVICE_CUDA;
+                cudaIndex = first.device().index();
+            } else if (first.device().is_cpu()) {
+                device = BORA_DEVICE_CPU;
+                cudaIndex = -1;
+            } else {
+                throw new IllegalArgumentException("the tensors are on " + deviceName
+                        + "; the BoRA kernels run on the CPU or CUDA");
+            }
+        }
+
+        void checkSaved(Tensor u, BoraShape sh) {
+            if (u.scalar_type() != ScalarType.Float || !u.is_contiguous()
+                    || u.numel() != sh.tokens() * sh.blocks() * sh.rank()
+                    || !u.device().str().getString().equals(deviceName)) {
+                throw new IllegalArgumentException("the saved activations U must be a contiguous float32 tensor of "
+                        + sh.tokens() + " x " + sh.blocks() + " x " + sh.rank() + " on " + deviceName + ", got "
+                        + u.scalar_type() + " " + BoraShape.sizes(u));
+            }
+        }
+
+        void checkGradient(Tensor grad, Tensor like, String name) {
+            if (grad == null) {
+                return;
+            }
+            if (grad.numel() != like.numel()) {
+                throw new IllegalArgumentException(name + " must have the shape " + BoraShape.sizes(like) + ", got "
+                        + BoraShape.sizes(grad));
+            }
+            if (grad.scalar_type() != scalarType || !grad.is_contiguous()
+                    || !grad.device().str().getString().equals(deviceName)) {
+                throw new IllegalArgumentException(name + " must be a contiguous " + scalarType + " tensor on "
+                        + deviceName + ", got " + grad.scalar_type() + " on " + grad.device().str().getString()
+                        + (grad.is_contiguous() ? "" : " (not contiguous)"));
+            }
+        }
+
+        /** Scratch memory from torch's allocator on the call's device, or null for none. */
+        Tensor workspace(Tensor like, long bytes) {
+            if (bytes <= 0) {
+                return null;
+            }
+            return like.new_empty(new long[] {bytes}, dtype(ScalarType.Byte));
+        }
+
+        /** torch's current CUDA stream on the call's device; null on the CPU. */
+        Pointer stream() {
+            return device == BORA_DEVICE_CUDA ? CudaStreams.current(cudaIndex) : null;
+        }
+    }
+
+    private static void check(int status, String call) {
+        BoraLibrary.check(status, call);
+    }
+}
