@@ -36,17 +36,15 @@ public record RuleExample(String source, String ruleId, List<String> segments, S
 
     /**
      * The sentence with the marked span replaced by the first correction alternative, or null
-     * when there is none to apply: no or an empty correction, or not exactly one marker (with
-     * several markers it is not defined which alternative goes where).
+     * when there is none to apply: no or an empty correction (LanguageTool's "wrong, no
+     * suggestion"), or not exactly one marker (with several it is not defined which alternative
+     * goes where). An empty first alternative among several ("|kindly") means deleting the span.
      */
     public String correctedText() {
-        if (correction == null || markerCount() != 1) {
+        if (correction == null || correction.isBlank() || markerCount() != 1) {
             return null;
         }
         String first = correction.split("\\|", -1)[0];
-        if (first.isBlank()) {
-            return null;
-        }
         return normalise(segments.get(0) + first + segments.get(2));
     }
 

@@ -15,6 +15,14 @@ public final class MiniLmAttention extends Module {
                 new MiniLmResidualOutput(config.hiddenSize(), config.hiddenSize(), config.layerNormEps()));
     }
 
+    public MiniLmSelfAttention self() {
+        return self;
+    }
+
+    public MiniLmResidualOutput output() {
+        return output;
+    }
+
     public Tensor forward(Tensor hidden, Tensor additiveMask) {
         return output.forward(self.forward(hidden, additiveMask), hidden);
     }

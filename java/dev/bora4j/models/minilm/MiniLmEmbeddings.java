@@ -23,7 +23,7 @@ public final class MiniLmEmbeddings extends Module {
                 new EmbeddingImpl(config.maxPositions(), config.hiddenSize()));
         tokenTypeEmbeddings = register_module("token_type_embeddings",
                 new EmbeddingImpl(config.typeVocabSize(), config.hiddenSize()));
-        layerNorm = register_module("LayerNorm", ModuleNames.layerNorm(config.hiddenSize(), config.layerNormEps()));
+        layerNorm = register_module("LayerNorm", MiniLmModules.layerNorm(config.hiddenSize(), config.layerNormEps()));
         maxPositions = config.maxPositions();
     }
 

@@ -15,6 +15,10 @@ public final class MiniLmIntermediate extends Module {
         dense = register_module("dense", new AdaptableLinear(new LinearImpl(config.hiddenSize(), config.intermediateSize())));
     }
 
+    public AdaptableLinear dense() {
+        return dense;
+    }
+
     public Tensor forward(Tensor hidden) {
         return torch.gelu(dense.forward(hidden)); // approximate = "none": the erf form the model was trained with
     }

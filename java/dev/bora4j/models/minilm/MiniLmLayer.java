@@ -17,6 +17,18 @@ public final class MiniLmLayer extends Module {
                 new MiniLmResidualOutput(config.intermediateSize(), config.hiddenSize(), config.layerNormEps()));
     }
 
+    public MiniLmAttention attention() {
+        return attention;
+    }
+
+    public MiniLmIntermediate intermediate() {
+        return intermediate;
+    }
+
+    public MiniLmResidualOutput output() {
+        return output;
+    }
+
     public Tensor forward(Tensor hidden, Tensor additiveMask) {
         Tensor attended = attention.forward(hidden, additiveMask);
         return output.forward(intermediate.forward(attended), attended);

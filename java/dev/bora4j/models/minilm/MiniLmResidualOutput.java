@@ -17,7 +17,7 @@ public final class MiniLmResidualOutput extends Module {
 
     MiniLmResidualOutput(long inFeatures, long outFeatures, double eps) {
         dense = register_module("dense", new AdaptableLinear(new LinearImpl(inFeatures, outFeatures)));
-        layerNorm = register_module("LayerNorm", ModuleNames.layerNorm(outFeatures, eps));
+        layerNorm = register_module("LayerNorm", MiniLmModules.layerNorm(outFeatures, eps));
     }
 
     public AdaptableLinear dense() {

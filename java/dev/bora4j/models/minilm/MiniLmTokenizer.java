@@ -62,8 +62,10 @@ public final class MiniLmTokenizer implements AutoCloseable {
         if (sentences == null || sentences.isEmpty()) {
             throw new IllegalArgumentException("need at least one sentence to encode");
         }
-        if (sentences.contains(null)) {
-            throw new IllegalArgumentException("sentences must not contain null");
+        for (String s : sentences) {
+            if (s == null) {
+                throw new IllegalArgumentException("sentences must not contain null");
+            }
         }
         Encoding[] encodings = tokenizer.batchEncode(sentences);
         int seq = 0;

@@ -13,7 +13,6 @@ import java.util.Set;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -77,10 +76,9 @@ public final class MiniLmWeights {
         Map<String, Source> sources = byParameterName(onnx);
         Set<String> used = new HashSet<>();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            StringTensorDict params = model.named_parameters(true);
-            for (long i = 0; i < params.size(); i++) {
-                String name = params.get(i).key().getString();
-                Tensor param = params.get(i).value();
+            for (Map.Entry<String, Tensor> entry : MiniLmModules.namedParameters(model).entrySet()) {
+                String name = entry.getKey();
+                Tensor param = entry.getValue();
                 String hfName = huggingFaceName(name);
                 Source source = sources.get(hfName);
                 if (source == null) {
@@ -111,7 +109,10 @@ public final class MiniLmWeights {
                     + t.dataType() + ", expected FLOAT (1)");
         }
         long[] dims = t.dims();
-        long[] expected = param.sizes().vec().get();
+        long[] expected = new long[(int) param.dim()];
+        for (int d = 0; d < expected.length; d++) {
+            expected[d] = param.size(d);
+        }
         long[] asStored = source.transpose() && expected.length == 2
                 ? new long[] {expected[1], expected[0]} : expected;
         if (!Arrays.equals(dims, asStored)) {
