@@ -1,0 +1,36 @@
+package dev.bora4j.models.minilm;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/** One transformer block: attention, then the FFN with its residual and LayerNorm (HF "encoder.layer.N"). */
+public final class MiniLmLayer extends Module {
+
+    private final MiniLmAttention attention;
+    private final MiniLmIntermediate intermediate;
+    private final MiniLmResidualOutput output;
+
+    MiniLmLayer(MiniLmConfig config) {
+        attention = register_module("attention", new MiniLmAttention(config));
+        intermediate = register_module("intermediate", new MiniLmIntermediate(config));
+        output = register_module("output",
+                new MiniLmResidualOutput(config.intermediateSize(), config.hiddenSize(), config.layerNormEps()));
+    }
+
+    public MiniLmAttention attention() {
+        return attention;
+    }
+
+    public MiniLmIntermediate intermediate() {
+        return intermediate;
+    }
+
+    public MiniLmResidualOutput output() {
+        return output;
+    }
+
+    public Tensor forward(Tensor hidden, Tensor additiveMask) {
+        Tensor attended = attention.forward(hidden, additiveMask);
+        return output.forward(intermediate.forward(attended), attended);
+    }
+}

@@ -1,0 +1,115 @@
+package dev.bora4j.models.minilm;
+
+import dev.bora4j.onnx.OnnxModel;
+import dev.bora4j.onnx.OnnxModelReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The MiniLM (BERT) encoder rebuilt with libtorch modules. Module and parameter names follow
+ * Hugging Face's BertModel ({@code embeddings.*}, {@code encoder.layer.<i>.attention.self.query},
+ * ...), so adapters can be attached by module name. Every projection is an
+ * {@link dev.bora4j.nn.AdaptableLinear}; its weights are under {@code <name>.base.*}.
+ * There is no pooler: the sentence embedding is the mean of the token states over the mask,
+ * as sentence-transformers computes it for all-MiniLM-L6-v2.
+ */
+public final class MiniLmModel extends Module {
+
+    private final MiniLmConfig config;
+    private final MiniLmEmbeddings embeddings;
+    private final MiniLmLayer[] layers;
+
+    /** A randomly initialised, trainable encoder of the given shape. */
+    public MiniLmModel(MiniLmConfig config) {
+        if (config == null) {
+            throw new IllegalArgumentException("config must not be null");
+        }
+        this.config = config;
+        embeddings = register_module("embeddings", new MiniLmEmbeddings(config));
+        Module encoder = register_module("encoder", new Module());
+        Module layerList = encoder.register_module("layer", new Module());
+        layers = new MiniLmLayer[config.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = layerList.register_module(Integer.toString(i), new MiniLmLayer(config));
+        }
+    }
+
+    /** all-MiniLM-L6-v2 loaded from the ONNX file on the classpath, frozen and in eval mode. */
+    public static MiniLmModel loadPretrained() {
+        try (InputStream in = MiniLmResources.open(MiniLmResources.ONNX_MODEL)) {
+            return fromOnnx(OnnxModelReader.read(in), MiniLmConfig.ALL_MINILM_L6_V2);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + MiniLmResources.ONNX_MODEL, e);
+        }
+    }
+
+    /** An encoder of the given shape with every parameter copied from the export, frozen, in eval mode. */
+    public static MiniLmModel fromOnnx(OnnxModel onnx, MiniLmConfig config) {
+        MiniLmModel model = new MiniLmModel(config);
+        MiniLmWeights.load(model, onnx);
+        model.setTrainable(false);
+        model.eval();
+        return model;
+    }
+
+    public MiniLmConfig config() {
+        return config;
+    }
+
+    public MiniLmLayer layer(int index) {
+        return layers[index];
+    }
+
+    /** Turns requires_grad on or off for every base parameter (pretrained weights are frozen by default). */
+    public void setTrainable(boolean trainable) {
+        TensorVector params = parameters(true);
+        for (long i = 0; i < params.size(); i++) {
+            params.get(i).set_requires_grad(trainable);
+        }
+    }
+
+    public long parameterCount() {
+        TensorVector params = parameters(true);
+        long n = 0;
+        for (long i = 0; i < params.size(); i++) {
+            n += params.get(i).numel();
+        }
+        return n;
+    }
+
+    /** Last-layer token states [batch, seq, hidden], e.g. for a classification head. */
+    public Tensor tokenStates(TokenBatch batch) {
+        Tensor mask = additiveMask(batch.attentionMask());
+        Tensor hidden = embeddings.forward(batch.inputIds(), batch.tokenTypeIds());
+        for (MiniLmLayer layer : layers) {
+            hidden = layer.forward(hidden, mask);
+        }
+        return hidden;
+    }
+
+    /** Sentence embeddings [batch, hidden]: token states mean-pooled over the attention mask. */
+    public Tensor sentenceEmbeddings(TokenBatch batch) {
+        return meanPool(tokenStates(batch), batch.attentionMask());
+    }
+
+    /** Mean of {@code states} [batch, seq, hidden] over the positions where {@code attentionMask} [batch, seq] is 1. */
+    public static Tensor meanPool(Tensor states, Tensor attentionMask) {
+        Tensor mask = attentionMask.to(states.scalar_type()).unsqueeze(-1);
+        Tensor summed = states.mul(mask).sum(1);
+        Tensor counts = mask.sum(1).clamp_min(new Scalar(1e-9));
+        return summed.div(counts);
+    }
+
+    /** (1 - mask) * lowest float, shaped [batch, 1, 1, seq] to broadcast over heads and queries. */
+    static Tensor additiveMask(Tensor attentionMask) {
+        Tensor m = attentionMask.to(torch.ScalarType.Float);
+        return m.add(new Scalar(-1.0)).mul(new Scalar((double) Float.MAX_VALUE))
+                .unsqueeze(1).unsqueeze(2);
+    }
+}

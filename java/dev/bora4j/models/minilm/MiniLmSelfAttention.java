@@ -1,0 +1,62 @@
+package dev.bora4j.models.minilm;
+
+import dev.bora4j.nn.AdaptableLinear;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+
+/** Multi-head scaled dot-product self-attention with separate query/key/value projections (HF "attention.self"). */
+public final class MiniLmSelfAttention extends Module {
+
+    private final AdaptableLinear query;
+    private final AdaptableLinear key;
+    private final AdaptableLinear value;
+    private final long numHeads;
+    private final long headSize;
+    private final double scale;
+
+    MiniLmSelfAttention(MiniLmConfig config) {
+        long h = config.hiddenSize();
+        query = register_module("query", new AdaptableLinear(new LinearImpl(h, h)));
+        key = register_module("key", new AdaptableLinear(new LinearImpl(h, h)));
+        value = register_module("value", new AdaptableLinear(new LinearImpl(h, h)));
+        numHeads = config.numHeads();
+        headSize = config.headSize();
+        scale = Math.sqrt(headSize);
+    }
+
+    public AdaptableLinear query() {
+        return query;
+    }
+
+    public AdaptableLinear key() {
+        return key;
+    }
+
+    public AdaptableLinear value() {
+        return value;
+    }
+
+    /**
+     * @param hidden        [batch, seq, hidden]
+     * @param additiveMask  [batch, 1, 1, seq]: 0 where attended, a huge negative value at padding
+     * @return the attention context [batch, seq, hidden]
+     */
+    public Tensor forward(Tensor hidden, Tensor additiveMask) {
+        long batch = hidden.size(0);
+        long seq = hidden.size(1);
+        Tensor q = heads(query.forward(hidden), batch, seq);
+        Tensor k = heads(key.forward(hidden), batch, seq);
+        Tensor v = heads(value.forward(hidden), batch, seq);
+        // Divide (not multiply by the reciprocal) as the exported graph does.
+        Tensor scores = q.matmul(k.transpose(-1, -2)).div(new Scalar(scale)).add(additiveMask);
+        Tensor context = scores.softmax(-1).matmul(v);
+        return context.permute(0, 2, 1, 3).contiguous().reshape(batch, seq, numHeads * headSize);
+    }
+
+    /** [batch, seq, heads*headSize] -> [batch, heads, seq, headSize]. */
+    private Tensor heads(Tensor x, long batch, long seq) {
+        return x.reshape(batch, seq, numHeads, headSize).permute(0, 2, 1, 3);
+    }
+}
