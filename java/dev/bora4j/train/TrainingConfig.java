@@ -44,6 +44,8 @@ public final class TrainingConfig {
     /** Stop after this many optimizer steps (0: no limit). */
     public long maxSteps = 0;
     public long seed = 42;
+    /** Seed of the train/dev/test split (fixed, so that runs with different seeds see the same split). */
+    public long dataSeed = 42;
     public String device = "cpu";
     public int threads = 0;
     public String dataset = "acceptability";

@@ -24,6 +24,10 @@ public final class MiniLmModel extends Module {
     private final MiniLmConfig config;
     private final MiniLmEmbeddings embeddings;
     private final MiniLmLayer[] layers;
+    // Java-created modules must stay reachable from Java while the native tree holds them:
+    // libtorch calls back into their Java peers (train(), eval(), ...).
+    private final Module encoderContainer;
+    private final Module layerContainer;
 
     /** A randomly initialised, trainable encoder of the given shape. */
     public MiniLmModel(MiniLmConfig config) {
@@ -32,11 +36,11 @@ public final class MiniLmModel extends Module {
         }
         this.config = config;
         embeddings = register_module("embeddings", new MiniLmEmbeddings(config));
-        Module encoder = register_module("encoder", new Module());
-        Module layerList = encoder.register_module("layer", new Module());
+        encoderContainer = register_module("encoder", new Module());
+        layerContainer = encoderContainer.register_module("layer", new Module());
         layers = new MiniLmLayer[config.numLayers()];
         for (int i = 0; i < layers.length; i++) {
-            layers[i] = layerList.register_module(Integer.toString(i), new MiniLmLayer(config));
+            layers[i] = layerContainer.register_module(Integer.toString(i), new MiniLmLayer(config));
         }
     }
 

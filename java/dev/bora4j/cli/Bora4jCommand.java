@@ -1,0 +1,50 @@
+package dev.bora4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code bora4j}: the command line entry point. */
+@Command(name = "bora4j", mixinStandardHelpOptions = true, versionProvider = Bora4jCommand.Version.class,
+        description = "Fine-tune neural networks with BoRA (Block Diversified Low-Rank Adaptation) on libtorch.",
+        subcommands = {FineTuneCommand.class, CommandLine.HelpCommand.class})
+public final class Bora4jCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command, e.g. 'bora4j finetune'");
+    }
+
+    /** Runs the command line and returns the exit code (0 ok, 1 failure, 2 bad usage). */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Bora4jCommand());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof IllegalArgumentException) {
+                commandLine.getErr().println("error: " + e.getMessage());
+                return 2;
+            }
+            if (e instanceof java.io.IOException || e instanceof IllegalStateException) {
+                commandLine.getErr().println("error: " + e.getMessage());
+            } else {
+                e.printStackTrace(commandLine.getErr()); // a bug: keep the whole trace for the report
+            }
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            Package p = Bora4jCommand.class.getPackage();
+            String v = p == null ? null : p.getImplementationVersion();
+            return new String[] {"bora4j " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.bora4j.train;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.bora4j.io.AtomicFiles;
+import dev.bora4j.io.SafetensorsTorch;
+import org.bytedeco.pytorch.InputArchive;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Training checkpoints that survive {@code kill -9} at any moment. Each checkpoint is a folder
+ * {@code step-<N>} holding the trainable tensors (safetensors), the optimizer state (a libtorch
+ * archive) and the loop state (JSON). It is written under a temporary name, forced to disk and
+ * renamed in one atomic step; then the file {@code latest} is atomically switched to it. A crash
+ * before that switch leaves the previous checkpoint in force.
+ */
+public final class Checkpoints {
+
+    static final String LATEST = "latest";
+    private static final String TENSORS = "trainable.safetensors";
+    private static final String OPTIMIZER = "optimizer.pt";
+    private static final String STATE = "state.json";
+    private static final String PREFIX = "step-";
+
+    private final Path dir;
+    private final int keep;
+
+    /** @param keep how many complete checkpoints to keep (>= 1) */
+    public Checkpoints(Path dir, int keep) {
+        if (keep < 1) {
+            throw new IllegalArgumentException("keep must be >= 1, got " + keep);
+        }
+        this.dir = dir;
+        this.keep = keep;
+    }
+
+    /** A loaded checkpoint: its step and the loop state it saved. */
+    public record Loaded(long step, JsonObject state) {
+    }
+
+    public void save(long step, Map<String, Tensor> trainable, Optimizer optimizer, JsonObject state)
+            throws IOException {
+        Files.createDirectories(dir);
+        String name = PREFIX + step;
+        Path temp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        Files.createDirectory(temp);
+        SafetensorsTorch.write(temp.resolve(TENSORS), trainable, Map.of("format", "bora4j-checkpoint"));
+        Path optimizerFile = temp.resolve(OPTIMIZER);
+        OutputArchive archive = new OutputArchive();
+        optimizer.save(archive);
+        archive.save_to(optimizerFile.toString());
+        archive.close();
+        force(optimizerFile);
+        JsonObject withStep = state.deepCopy();
+        withStep.addProperty("step", step);
+        AtomicFiles.writeString(temp.resolve(STATE), withStep.toString());
+        force(temp);
+        Path target = dir.resolve(name);
+        if (Files.exists(target)) {
+            deleteTree(target);
+        }
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        force(dir);
+        AtomicFiles.writeString(dir.resolve(LATEST), name);
+        pruneOldCheckpoints(name);
+    }
+
+    /**
+     * Loads the latest checkpoint into the given tensors and optimizer, if there is one.
+     *
+     * @throws IOException naming the file when the checkpoint is corrupt or does not fit the model
+     */
+    public Optional<Loaded> loadLatest(Map<String, Tensor> trainable, Optimizer optimizer) throws IOException {
+        Path latest = dir.resolve(LATEST);
+        if (!Files.isRegularFile(latest)) {
+            return Optional.empty();
+        }
+        String name = Files.readString(latest, StandardCharsets.UTF_8).trim();
+        if (!name.matches(PREFIX + "\\d{1,18}")) {
+            throw new IOException("corrupt checkpoint pointer " + latest + ": '" + name
+                    + "' is not a checkpoint name; delete " + dir + " to start over");
+        }
+        Path folder = dir.resolve(name);
+        JsonObject state = readState(folder.resolve(STATE));
+        loadTensors(folder.resolve(TENSORS), trainable);
+        Path optimizerFile = folder.resolve(OPTIMIZER);
+        if (!Files.isRegularFile(optimizerFile)) {
+            throw new IOException("checkpoint " + folder + " has no " + OPTIMIZER);
+        }
+        try {
+            InputArchive archive = new InputArchive();
+            archive.load_from(optimizerFile.toString());
+            optimizer.load(archive);
+            archive.close();
+        } catch (RuntimeException e) {
+            throw new IOException("cannot load optimizer state " + optimizerFile + ": " + e.getMessage(), e);
+        }
+        long step = state.get("step").getAsLong();
+        return Optional.of(new Loaded(step, state));
+    }
+
+    private static JsonObject readState(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("checkpoint file " + file + " is missing");
+        }
+        try {
+            JsonObject state = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+            if (!state.has("step") || !state.get("step").isJsonPrimitive()) {
+                throw new IOException("checkpoint file " + file + " has no step");
+            }
+            return state;
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new IOException("checkpoint file " + file + " is not a JSON object: " + e.getMessage(), e);
+        }
+    }
+
+    private static void loadTensors(Path file, Map<String, Tensor> trainable) throws IOException {
+        Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
+        for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
+            Tensor source = saved.get(e.getKey());
+            if (source == null) {
+                throw new IOException("checkpoint " + file + " has no tensor '" + e.getKey()
+                        + "': it was written for another model or adapter configuration");
+            }
+            Tensor target = e.getValue();
+            if (!Arrays.equals(source.sizes().vec().get(), target.sizes().vec().get())
+                    || source.scalar_type() != target.scalar_type()) {
+                throw new IOException("checkpoint tensor '" + e.getKey() + "' in " + file + " has shape "
+                        + Arrays.toString(source.sizes().vec().get()) + " " + source.scalar_type()
+                        + ", the model expects " + Arrays.toString(target.sizes().vec().get()) + " "
+                        + target.scalar_type());
+            }
+            try (NoGradGuard guard = new NoGradGuard()) {
+                target.copy_(source);
+            }
+        }
+        if (saved.size() != trainable.size()) {
+            List<String> extra = new ArrayList<>(saved.keySet());
+            extra.removeAll(trainable.keySet());
+            throw new IOException("checkpoint " + file + " holds tensors the model does not have: " + extra);
+        }
+    }
+
+    private void pruneOldCheckpoints(String current) throws IOException {
+        List<Path> complete = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                String f = p.getFileName().toString();
+                if (f.matches(PREFIX + "\\d{1,18}") && Files.isDirectory(p)) {
+                    complete.add(p);
+                } else if (f.startsWith("." + PREFIX) && f.endsWith(".tmp")) {
+                    deleteTree(p); // left by a killed writer
+                }
+            }
+        }
+        complete.sort(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(PREFIX.length()))));
+        for (int i = 0; i < complete.size() - keep; i++) {
+            if (!complete.get(i).getFileName().toString().equals(current)) {
+                deleteTree(complete.get(i));
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static void force(Path path) throws IOException {
+        if (Files.isDirectory(path)) {
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                ch.force(true);
+            } catch (IOException e) {
+                // some file systems cannot sync a directory; the data files themselves are forced
+            }
+            return;
+        }
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+}

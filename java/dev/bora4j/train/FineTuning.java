@@ -1,0 +1,452 @@
+package dev.bora4j.train;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.bora4j.data.AcceptabilityDataset;
+import dev.bora4j.data.AcceptabilityDatasetBuilder;
+import dev.bora4j.data.LabeledSentence;
+import dev.bora4j.data.Split;
+import dev.bora4j.io.AtomicFiles;
+import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.models.minilm.MiniLmModel;
+import dev.bora4j.models.minilm.MiniLmTokenizer;
+import dev.bora4j.models.minilm.TokenBatch;
+import dev.bora4j.nn.BoraAdapters;
+import dev.bora4j.nn.BoraConfig;
+import dev.bora4j.nn.BoraInjector;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.OptimizerParamGroup;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * The main job: fine-tunes MiniLM with adapters on the grammatical-acceptability task from a
+ * Java-side training loop (torch AdamW with parameter groups, warmup + decay, gradient clipping,
+ * a non-finite step guard, dev evaluation with early stopping, resumable checkpoints), then
+ * reports dev and test accuracy and MCC of the best dev model.
+ *
+ * <p>Determinism: the data order of epoch e is a shuffle seeded by (seed, e) and every step
+ * reseeds torch's generator with (seed, step), so a resumed run repeats the uninterrupted one.
+ */
+public final class FineTuning {
+
+    private static final int CLASSES = 2;
+
+    private final TrainingConfig cfg;
+    private final PrintStream out;
+
+    public FineTuning(TrainingConfig cfg, PrintStream out) {
+        cfg.validate();
+        this.cfg = cfg;
+        this.out = out;
+    }
+
+    public FineTuningResult run() throws IOException {
+        if (!cfg.device.equals("cpu")) {
+            throw new IllegalArgumentException("--device " + cfg.device + " is not supported by this build's main job"
+                    + " yet; use --device cpu");
+        }
+        torch.set_num_threads(cfg.threads > 0 ? cfg.threads : 1);
+        Files.createDirectories(cfg.output);
+        RunFiles files = new RunFiles(cfg.output);
+
+        out.println("loading all-MiniLM-L6-v2 and the acceptability data ...");
+        MiniLmModel encoder = MiniLmModel.loadPretrained();
+        MiniLmTokenizer tokenizer = MiniLmTokenizer.load(cfg.maxLength);
+        AcceptabilityDataset data = AcceptabilityDatasetBuilder.languageToolEnglish(
+                text -> Arrays.toString(tokenizer.tokenIds(text)), cfg.dataSeed);
+        List<LabeledSentence> train = subset(data.get(Split.TRAIN), cfg.maxTrainExamples, cfg.dataSeed);
+        List<LabeledSentence> dev = subset(data.get(Split.DEV), cfg.maxEvalExamples, cfg.dataSeed);
+        List<LabeledSentence> test = subset(data.get(Split.TEST), cfg.maxEvalExamples, cfg.dataSeed);
+        out.printf("data: %d train, %d dev, %d test sentences%n%s", train.size(), dev.size(), test.size(),
+                data.balanceSummary());
+
+        torch.manual_seed(cfg.seed);
+        SentenceClassifier model = new SentenceClassifier(encoder, CLASSES);
+        BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
+        Map<String, Tensor> trainable = new LinkedHashMap<>(adapters.trainableParameters());
+        for (Map.Entry<String, Tensor> e : headParameters(model).entrySet()) {
+            e.getValue().set_requires_grad(true);
+            trainable.put(e.getKey(), e.getValue());
+        }
+        long trainableCount = trainable.values().stream().mapToLong(Tensor::numel).sum();
+        out.printf("method %s  r=%d  b=%d  alpha=%.1f  sigma=%s: %d adapted modules, %,d trainable parameters"
+                        + " (%,d in adapters, %,d in the head); the base model has %,d%n",
+                cfg.method, cfg.rank, cfg.blocks, cfg.alpha, cfg.sigma, adapters.byModule().size(), trainableCount,
+                adapters.trainableCount(), trainableCount - adapters.trainableCount(),
+                encoder.parameterCount() - adapters.trainableCount());
+
+        ParameterGroups groups = new ParameterGroups(trainable);
+        AdamW optimizer = groups.optimizer();
+        int stepsPerEpoch = (train.size() + cfg.batchSize - 1) / cfg.batchSize;
+        long totalSteps = (long) stepsPerEpoch * cfg.epochs;
+        if (cfg.maxSteps > 0) {
+            totalSteps = Math.min(totalSteps, cfg.maxSteps);
+        }
+        LearningRateSchedule schedule = new LearningRateSchedule(cfg.decay,
+                Math.round(cfg.warmupFraction * totalSteps), totalSteps, 0.0);
+        EarlyStopping early = new EarlyStopping(cfg.patience);
+        NonFiniteGuard guard = new NonFiniteGuard(20, out);
+        Checkpoints checkpoints = new Checkpoints(files.checkpoints, 2);
+
+        long step = 0;
+        int startEpoch = 0;
+        int startBatch = 0;
+        long skippedBefore = 0;
+        Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
+        if (!cfg.resume && Files.exists(files.checkpoints)) {
+            throw new IllegalArgumentException("output folder " + cfg.output + " already holds a run; pass --resume"
+                    + " to continue it or choose another --output");
+        }
+        if (resumed.isPresent()) {
+            JsonObject s = resumed.get().state();
+            step = resumed.get().step();
+            startEpoch = s.get("epoch").getAsInt();
+            startBatch = s.get("batch").getAsInt();
+            skippedBefore = s.get("skipped").getAsLong();
+            early.restore(s.get("best_dev_mcc").getAsDouble(), s.get("evals_without_improvement").getAsInt());
+            files.truncateMetricsAfter(step);
+            out.printf("resuming from the checkpoint at step %d (epoch %d, batch %d)%n", step, startEpoch + 1, startBatch);
+        }
+
+        long trainStart = System.nanoTime();
+        long stepsThisRun = 0;
+        boolean stop = step >= totalSteps || early.shouldStop();
+        try (MetricsLog metrics = new MetricsLog(files.metrics)) {
+            for (int epoch = startEpoch; epoch < cfg.epochs && !stop; epoch++) {
+                List<Integer> order = shuffledOrder(train.size(), cfg.seed, epoch);
+                int firstBatch = epoch == startEpoch ? startBatch : 0;
+                ProgressBar bar = new ProgressBar(out, String.format("epoch %d/%d", epoch + 1, cfg.epochs),
+                        stepsPerEpoch, cfg.progressBar && ProgressBar.stdoutIsTerminal());
+                double runningLoss = Double.NaN;
+                long examples = 0;
+                for (int batch = firstBatch; batch < stepsPerEpoch && !stop; batch++) {
+                    List<LabeledSentence> items = slice(train, order, batch * cfg.batchSize, cfg.batchSize);
+                    double lr = cfg.learningRate * schedule.factor(step);
+                    StepOutcome o = trainStep(model, tokenizer, optimizer, groups, items, step, schedule, guard);
+                    step++;
+                    stepsThisRun++;
+                    examples += items.size();
+                    if (o.applied) {
+                        runningLoss = Double.isNaN(runningLoss) ? o.loss : 0.95 * runningLoss + 0.05 * o.loss;
+                    }
+                    bar.update(batch + 1, examples, runningLoss);
+                    metrics.write("step", step, "epoch", epoch + 1, "loss", o.loss, "grad_norm", o.gradNorm,
+                            "lr", lr, "applied", o.applied);
+                    boolean epochEnd = batch + 1 == stepsPerEpoch;
+                    boolean lastStep = step >= totalSteps;
+                    if (epochEnd || lastStep || (cfg.evalEvery > 0 && step % cfg.evalEvery == 0)) {
+                        ClassificationMetrics m = evaluate(model, tokenizer, dev, cfg.evalBatchSize);
+                        boolean best = early.record(m.mcc());
+                        metrics.write("step", step, "epoch", epoch + 1, "split", "dev", "accuracy", m.accuracy(),
+                                "mcc", m.mcc(), "best", best);
+                        out.printf("step %d dev: %s%s%n", step, m, best ? "  (best so far)" : "");
+                        if (best) {
+                            SafetensorsTorch.write(files.bestTensors, trainable, Map.of("step", Long.toString(step)));
+                        }
+                        stop = early.shouldStop();
+                        if (stop) {
+                            out.printf("early stopping: dev MCC has not improved for %d evaluations%n", cfg.patience);
+                        }
+                    }
+                    stop |= lastStep;
+                    if (stop || epochEnd || step % cfg.checkpointEvery == 0) {
+                        JsonObject state = new JsonObject();
+                        state.addProperty("epoch", epochEnd ? epoch + 1 : epoch);
+                        state.addProperty("batch", epochEnd ? 0 : batch + 1);
+                        state.addProperty("skipped", skippedBefore + guard.skipped());
+                        state.addProperty("best_dev_mcc", early.best());
+                        state.addProperty("evals_without_improvement", early.evaluationsWithoutImprovement());
+                        checkpoints.save(step, trainable, optimizer, state);
+                        out.printf("%ncheckpoint saved at step %d%n", step);
+                    }
+                }
+            }
+        }
+        double secondsPerStep = stepsThisRun == 0 ? 0 : (System.nanoTime() - trainStart) / 1e9 / stepsThisRun;
+
+        if (Files.isRegularFile(files.bestTensors)) {
+            loadInto(files.bestTensors, trainable);
+        }
+        ClassificationMetrics devMetrics = evaluate(model, tokenizer, dev, cfg.evalBatchSize);
+        ClassificationMetrics testMetrics = evaluate(model, tokenizer, test, cfg.evalBatchSize);
+        out.printf("best dev: %s%ntest:     %s%n", devMetrics, testMetrics);
+        FineTuningResult result = new FineTuningResult(step, skippedBefore + guard.skipped(), trainableCount,
+                devMetrics.accuracy(), devMetrics.mcc(), testMetrics.accuracy(), testMetrics.mcc(), secondsPerStep);
+        files.writeFinal(result, trainable, cfg);
+        out.printf("wrote %s, %s, %s and %s%n", files.adapter, files.metrics, files.plot, files.summary);
+        return result;
+    }
+
+    private BoraConfig adapterConfig() {
+        BoraConfig.Mode mode = switch (cfg.method) {
+            case "lora" -> BoraConfig.Mode.LORA;
+            case "melora" -> BoraConfig.Mode.MELORA;
+            default -> BoraConfig.Mode.BORA;
+        };
+        return BoraConfig.builder()
+                .rank(cfg.rank)
+                .blocks(mode == BoraConfig.Mode.LORA ? 1 : cfg.blocks)
+                .alpha(cfg.alpha)
+                .dropout(cfg.dropout)
+                .sigma(BoraConfig.SigmaParameterization.valueOf(cfg.sigma.toUpperCase()))
+                .mode(mode)
+                .targetModules(cfg.targets.toArray(new String[0]))
+                .build();
+    }
+
+    private static Map<String, Tensor> headParameters(SentenceClassifier model) {
+        Map<String, Tensor> head = new LinkedHashMap<>();
+        head.put("classifier.weight", model.head().weight());
+        head.put("classifier.bias", model.head().bias());
+        return head;
+    }
+
+    /** The AdamW parameter groups: adapter matrices, Sigma (no weight decay) and the head. */
+    private final class ParameterGroups {
+        private final List<TensorVector> vectors = new ArrayList<>();
+        private final List<Double> baseLr = new ArrayList<>();
+        private final List<Double> decay = new ArrayList<>();
+        private final TensorVector all;
+
+        ParameterGroups(Map<String, Tensor> trainable) {
+            List<Tensor> matrices = new ArrayList<>();
+            List<Tensor> sigma = new ArrayList<>();
+            List<Tensor> head = new ArrayList<>();
+            for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
+                String name = e.getKey();
+                (name.startsWith("classifier.") ? head : name.endsWith("bora_sigma") ? sigma : matrices).add(e.getValue());
+            }
+            add(matrices, cfg.learningRate, cfg.weightDecay);
+            add(sigma, cfg.sigmaLearningRate != null ? cfg.sigmaLearningRate : cfg.learningRate, 0.0);
+            add(head, cfg.headLearningRate, cfg.weightDecay);
+            all = new TensorVector(trainable.values().toArray(new Tensor[0]));
+        }
+
+        private void add(List<Tensor> params, double lr, double weightDecay) {
+            if (!params.isEmpty()) {
+                vectors.add(new TensorVector(params.toArray(new Tensor[0])));
+                baseLr.add(lr);
+                decay.add(weightDecay);
+            }
+        }
+
+        AdamW optimizer() {
+            AdamW adamW = new AdamW(vectors.get(0), options(0));
+            for (int g = 1; g < vectors.size(); g++) {
+                adamW.add_param_group(new OptimizerParamGroup(vectors.get(g), options(g)));
+            }
+            return adamW;
+        }
+
+        private AdamWOptions options(int g) {
+            AdamWOptions o = new AdamWOptions(baseLr.get(g));
+            o.weight_decay().put(decay.get(g));
+            return o;
+        }
+
+        void setLearningRates(AdamW optimizer, double factor) {
+            for (int g = 0; g < vectors.size(); g++) {
+                optimizer.param_groups().get(g).options().set_lr(baseLr.get(g) * factor);
+            }
+        }
+    }
+
+    private record StepOutcome(double loss, double gradNorm, boolean applied) {
+    }
+
+    private StepOutcome trainStep(SentenceClassifier model, MiniLmTokenizer tokenizer, AdamW optimizer,
+                                  ParameterGroups groups, List<LabeledSentence> items, long step,
+                                  LearningRateSchedule schedule, NonFiniteGuard guard) {
+        try (PointerScope scope = new PointerScope()) {
+            model.train(true);
+            torch.manual_seed(cfg.seed * 1_000_003L + step);
+            TokenBatch batch = tokenizer.encode(texts(items));
+            Tensor labels = Tensor.create(labels(items));
+            optimizer.zero_grad();
+            Tensor loss = torch.cross_entropy(model.forward(batch), labels);
+            loss.backward();
+            double lossValue = loss.item_double();
+            double norm = torch.clip_grad_norm_(groups.all, cfg.clipNorm);
+            boolean ok = guard.check(step + 1, lossValue, norm);
+            if (ok) {
+                groups.setLearningRates(optimizer, schedule.factor(step));
+                optimizer.step();
+            }
+            optimizer.zero_grad();
+            return new StepOutcome(lossValue, norm, ok);
+        }
+    }
+
+    /** Accuracy and MCC over {@code items}, batched by length so that little padding is computed. */
+    static ClassificationMetrics evaluate(SentenceClassifier model, MiniLmTokenizer tokenizer,
+                                          List<LabeledSentence> items, int batchSize) {
+        ClassificationMetrics metrics = new ClassificationMetrics();
+        List<LabeledSentence> byLength = new ArrayList<>(items);
+        byLength.sort(Comparator.comparingInt((LabeledSentence s) -> s.text().length()).thenComparing(LabeledSentence::text));
+        boolean wasTraining = model.is_training();
+        model.eval();
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            for (int start = 0; start < byLength.size(); start += batchSize) {
+                try (PointerScope scope = new PointerScope()) {
+                    List<LabeledSentence> chunk = byLength.subList(start, Math.min(byLength.size(), start + batchSize));
+                    Tensor predicted = model.forward(tokenizer.encode(texts(chunk))).argmax(
+                            new org.bytedeco.pytorch.LongOptional(1), false).contiguous();
+                    long[] p = new long[chunk.size()];
+                    predicted.data_ptr_long().get(p);
+                    for (int i = 0; i < p.length; i++) {
+                        metrics.add(chunk.get(i).label(), (int) p[i]);
+                    }
+                }
+            }
+        } finally {
+            model.train(wasTraining);
+        }
+        return metrics;
+    }
+
+    private static List<String> texts(List<LabeledSentence> items) {
+        List<String> t = new ArrayList<>(items.size());
+        items.forEach(s -> t.add(s.text()));
+        return t;
+    }
+
+    private static long[] labels(List<LabeledSentence> items) {
+        long[] l = new long[items.size()];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = items.get(i).label();
+        }
+        return l;
+    }
+
+    static List<Integer> shuffledOrder(int n, long seed, int epoch) {
+        List<Integer> order = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) order.add(i);
+        Collections.shuffle(order, new Random(seed * 31L + epoch));
+        return order;
+    }
+
+    private static List<LabeledSentence> slice(List<LabeledSentence> all, List<Integer> order, int from, int count) {
+        List<LabeledSentence> out = new ArrayList<>(count);
+        for (int i = from; i < Math.min(all.size(), from + count); i++) {
+            out.add(all.get(order.get(i)));
+        }
+        return out;
+    }
+
+    /** At most {@code max} sentences (0: all), a seeded random subset so that every rule can appear. */
+    static List<LabeledSentence> subset(List<LabeledSentence> all, int max, long seed) {
+        if (max == 0 || max >= all.size()) {
+            return all;
+        }
+        List<LabeledSentence> copy = new ArrayList<>(all);
+        Collections.shuffle(copy, new Random(seed));
+        return List.copyOf(copy.subList(0, max));
+    }
+
+    private static void loadInto(Path file, Map<String, Tensor> trainable) throws IOException {
+        Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
+                Tensor src = saved.get(e.getKey());
+                if (src == null) {
+                    throw new IOException(file + " lacks tensor " + e.getKey());
+                }
+                e.getValue().copy_(src);
+            }
+        }
+    }
+
+    /** The files of one run folder. */
+    private static final class RunFiles {
+        final Path checkpoints;
+        final Path metrics;
+        final Path bestTensors;
+        final Path adapter;
+        final Path plot;
+        final Path summary;
+
+        RunFiles(Path out) {
+            checkpoints = out.resolve("checkpoints");
+            metrics = out.resolve("metrics.jsonl");
+            bestTensors = out.resolve("best.safetensors");
+            adapter = out.resolve("adapter");
+            plot = out.resolve("training.png");
+            summary = out.resolve("summary.json");
+        }
+
+        /** Drops metric lines a killed run wrote after its last checkpoint (they will be written again). */
+        void truncateMetricsAfter(long step) throws IOException {
+            if (!Files.isRegularFile(metrics)) {
+                return;
+            }
+            StringBuilder kept = new StringBuilder();
+            for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) continue;
+                try {
+                    if (JsonParser.parseString(line).getAsJsonObject().get("step").getAsLong() <= step) {
+                        kept.append(line).append('\n');
+                    }
+                } catch (RuntimeException e) {
+                    // a line cut by the kill: drop it
+                }
+            }
+            AtomicFiles.writeString(metrics, kept.toString());
+        }
+
+        void writeFinal(FineTuningResult result, Map<String, Tensor> trainable, TrainingConfig cfg) throws IOException {
+            Files.createDirectories(adapter);
+            SafetensorsTorch.write(adapter.resolve("adapter_model.safetensors"), trainable,
+                    Map.of("format", "pt", "method", cfg.method));
+            TrainingPlot chart = new TrainingPlot("accuracy", "mcc");
+            for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+                long s = o.get("step").getAsLong();
+                if (o.has("split")) {
+                    chart.addDevMetric(0, s, o.get("accuracy").getAsDouble());
+                    chart.addDevMetric(1, s, o.get("mcc").getAsDouble());
+                } else if (o.get("applied").getAsBoolean()) {
+                    chart.addLoss(s, o.get("loss").getAsDouble());
+                }
+            }
+            ByteArrayOutputStream png = new ByteArrayOutputStream();
+            chart.writePng(png, "MiniLM + " + cfg.method + " on acceptability", 900, 600);
+            AtomicFiles.writeBytes(plot, png.toByteArray());
+            JsonObject s = new JsonObject();
+            s.addProperty("method", cfg.method);
+            s.addProperty("rank", cfg.rank);
+            s.addProperty("blocks", cfg.blocks);
+            s.addProperty("sigma", cfg.sigma);
+            s.addProperty("seed", cfg.seed);
+            s.addProperty("steps", result.steps());
+            s.addProperty("skipped_steps", result.skippedSteps());
+            s.addProperty("trainable_parameters", result.trainableParameters());
+            s.addProperty("dev_accuracy", result.devAccuracy());
+            s.addProperty("dev_mcc", result.devMcc());
+            s.addProperty("test_accuracy", result.testAccuracy());
+            s.addProperty("test_mcc", result.testMcc());
+            s.addProperty("seconds_per_step", result.secondsPerStep());
+            AtomicFiles.writeString(summary, s.toString());
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.bora4j.train;
+
+import com.google.gson.JsonObject;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CheckpointsTest {
+
+    @BeforeAll
+    static void oneThread() {
+        torch.set_num_threads(1);
+    }
+
+    /** A tiny least-squares problem trained with AdamW. */
+    private static final class Problem {
+        final Tensor w;
+        final AdamW optimizer;
+        final Tensor x;
+        final Tensor target;
+
+        Problem() {
+            torch.manual_seed(7);
+            w = torch.randn(4, 3).set_requires_grad(true);
+            x = torch.randn(16, 4);
+            target = torch.randn(16, 3);
+            AdamWOptions options = new AdamWOptions(0.05);
+            options.weight_decay().put(0.01);
+            optimizer = new AdamW(new TensorVector(w), options);
+        }
+
+        void step() {
+            try (PointerScope scope = new PointerScope()) {
+                optimizer.zero_grad();
+                Tensor loss = x.matmul(w).sub(target).pow(new org.bytedeco.pytorch.Scalar(2.0)).mean();
+                loss.backward();
+                optimizer.step();
+            }
+        }
+
+        Map<String, Tensor> trainable() {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            m.put("w", w);
+            return m;
+        }
+    }
+
+    private static float[] values(Tensor t) {
+        Tensor c = t.contiguous();
+        float[] out = new float[(int) c.numel()];
+        c.data_ptr_float().get(out);
+        return out;
+    }
+
+    @Test
+    void resumingFromACheckpointContinuesBitwiseIdentically(@TempDir Path dir) throws IOException {
+        Problem straight = new Problem();
+        for (int i = 0; i < 10; i++) straight.step();
+
+        Problem first = new Problem();
+        for (int i = 0; i < 4; i++) first.step();
+        Checkpoints checkpoints = new Checkpoints(dir, 2);
+        JsonObject state = new JsonObject();
+        state.addProperty("epoch", 1);
+        checkpoints.save(4, first.trainable(), first.optimizer, state);
+
+        Problem resumed = new Problem(); // fresh weights and a fresh optimizer
+        Checkpoints.Loaded loaded = checkpoints.loadLatest(resumed.trainable(), resumed.optimizer).orElseThrow();
+        assertEquals(4, loaded.step());
+        assertEquals(1, loaded.state().get("epoch").getAsInt());
+        for (int i = 4; i < 10; i++) resumed.step();
+        assertTrue(java.util.Arrays.equals(values(straight.w), values(resumed.w)),
+                "weights after resume must equal an uninterrupted run bit for bit (optimizer moments restored)");
+    }
+
+    @Test
+    void keepsOnlyTheNewestCheckpointsAndIgnoresStaleTemporaries(@TempDir Path dir) throws IOException {
+        Problem p = new Problem();
+        Checkpoints checkpoints = new Checkpoints(dir, 2);
+        Files.createDirectory(dir.resolve(".step-99.deadbeef.tmp")); // left by a killed writer
+        for (long step = 1; step <= 4; step++) {
+            p.step();
+            checkpoints.save(step, p.trainable(), p.optimizer, new JsonObject());
+        }
+        assertFalse(Files.exists(dir.resolve("step-1")));
+        assertFalse(Files.exists(dir.resolve("step-2")));
+        assertTrue(Files.isDirectory(dir.resolve("step-3")));
+        assertTrue(Files.isDirectory(dir.resolve("step-4")));
+        assertFalse(Files.exists(dir.resolve(".step-99.deadbeef.tmp")));
+        assertEquals("step-4", Files.readString(dir.resolve(Checkpoints.LATEST)));
+    }
+
+    @Test
+    void noCheckpointMeansAFreshStart(@TempDir Path dir) throws IOException {
+        Problem p = new Problem();
+        assertTrue(new Checkpoints(dir.resolve("none"), 1).loadLatest(p.trainable(), p.optimizer).isEmpty());
+    }
+
+    @Test
+    void corruptOrMismatchedCheckpointsGiveClearErrors(@TempDir Path dir) throws IOException {
+        Problem p = new Problem();
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
+
+        Map<String, Tensor> otherShape = Map.of("w", torch.zeros(5, 3));
+        IOException shape = assertThrows(IOException.class, () -> checkpoints.loadLatest(otherShape, p.optimizer));
+        assertTrue(shape.getMessage().contains("has shape [4, 3]"), shape.getMessage());
+
+        Map<String, Tensor> otherName = Map.of("v", torch.zeros(4, 3));
+        IOException name = assertThrows(IOException.class, () -> checkpoints.loadLatest(otherName, p.optimizer));
+        assertTrue(name.getMessage().contains("has no tensor 'v'"), name.getMessage());
+
+        Files.writeString(dir.resolve("step-1").resolve("optimizer.pt"), "not an archive");
+        IOException optimizer = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
+        assertTrue(optimizer.getMessage().contains("cannot load optimizer state"), optimizer.getMessage());
+
+        Files.writeString(dir.resolve("step-1").resolve("state.json"), "{broken");
+        IOException state = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
+        assertTrue(state.getMessage().contains("is not a JSON object"), state.getMessage());
+
+        Files.writeString(dir.resolve(Checkpoints.LATEST), "../../etc");
+        IOException pointer = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
+        assertTrue(pointer.getMessage().contains("corrupt checkpoint pointer"), pointer.getMessage());
+    }
+}
