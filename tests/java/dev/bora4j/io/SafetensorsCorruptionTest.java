@@ -332,7 +332,7 @@ class SafetensorsCorruptionTest {
             byte[] base = Files.readAllBytes(seed);
             Random rng = new Random(42);
             int rejected = 0;
-            int trials = 3000;
+            int trials = 1500;
             for (int i = 0; i < trials; i++) {
                 byte[] m = base.clone();
                 int kind = rng.nextInt(3);
