@@ -236,8 +236,9 @@ public final class SafetensorsHeader {
             throw new SafetensorsFormatException("header is " + header.length + " bytes; the smallest valid header is {} (2 bytes)");
         }
         if (header[0] != '{') {
-            throw new SafetensorsFormatException("header does not start with '{' (first byte 0x"
-                    + String.format("%02x", header[0] & 0xff) + "): not a safetensors file or a corrupt header");
+            // As in the reference implementation: no leading whitespace, and never an array or scalar.
+            throw new SafetensorsFormatException("header must be a JSON object starting with '{', but its first byte is 0x"
+                    + String.format("%02x", header[0] & 0xff) + ": not a safetensors file or a corrupt header");
         }
         String json;
         try {

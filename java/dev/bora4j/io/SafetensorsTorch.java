@@ -34,7 +34,9 @@ public final class SafetensorsTorch {
     /** The safetensors dtype of a torch scalar type; IllegalArgumentException for types the format lacks. */
     public static SafetensorsDtype dtypeOf(ScalarType type) {
         Objects.requireNonNull(type, "type");
-        switch (type) {
+        // JavaCPP returns native enums as fresh objects carrying only their value: intern() maps
+        // them to the real constant (a switch on the raw object sees ordinal 0, i.e. Byte).
+        switch (type.intern()) {
             case Float: return SafetensorsDtype.F32;
             case Half: return SafetensorsDtype.F16;
             case BFloat16: return SafetensorsDtype.BF16;
