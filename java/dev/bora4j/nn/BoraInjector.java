@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringSharedModuleDict;
 import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 
 /**
  * Injects BoRA adapters into an existing torch model by module name, as PEFT's
@@ -77,7 +78,8 @@ public final class BoraInjector {
                     + config.targetModules() + (config.targetRegex() != null ? " / regex " + config.targetRegex() : "")
                     + "; module names are " + abbreviate(names));
         }
-        for (Tensor p : model.parameters().get()) {
+        TensorVector all = model.parameters(); // keep the vector alive while using its elements
+        for (Tensor p : all.get()) {
             p.requires_grad_(false);
         }
         Map<String, BoraAdapter> adapters = new LinkedHashMap<>();

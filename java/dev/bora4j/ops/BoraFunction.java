@@ -95,7 +95,10 @@ public final class BoraFunction {
         try (NoGradGuard ng = new NoGradGuard()) {
             y = y0.reshape(sh.tokens(), sh.out()).clone(new MemoryFormatOptional(MemoryFormat.Contiguous));
             Tensor x2 = x.detach().reshape(sh.tokens(), sh.in());
-            Tensor u = track ? BoraOps.newSaved(x2, sh) : null;
+            // U is saved as float32 by the C API; float64 (the precision for gradient checks)
+            // recomputes it in backward instead, so that it loses nothing.
+            boolean saveU = track && BoraOps.dtypeOf(x2) != ScalarType.Double;
+            Tensor u = saveU ? BoraOps.newSaved(x2, sh) : null;
             BoraOps.forward(x2, a, b, s, y, u, scale);
             if (track) {
                 g = new Graph(sh, scale, x, y0, x2, a.detach(), b.detach(), s.detach(), u);
@@ -106,6 +109,9 @@ public final class BoraFunction {
         }
         return y0.dim() == 2 ? y : y.view(y0.sizes());
     }
+
+    /** Number of kernel backward calls that computed an input gradient dx (for tests). */
+    static final java.util.concurrent.atomic.AtomicLong INPUT_GRADIENTS = new java.util.concurrent.atomic.AtomicLong();
 
     /** How many graphs through this bridge torch still holds (for leak tests). */
     public static int liveGraphs() {
@@ -140,7 +146,9 @@ public final class BoraFunction {
             this.vb = b._version();
             this.vs = s._version();
             for (Tensor t : new Tensor[] {x2, a, b, s, u}) {
-                t.retainReference();
+                if (t != null) {
+                    t.retainReference();
+                }
             }
         }
 
@@ -224,6 +232,9 @@ public final class BoraFunction {
                 Tensor dB = need[B] ? b.new_empty(b.sizes()) : null;
                 Tensor dS = need[S] ? s.new_empty(s.sizes()) : null;
                 BoraOps.backward(g, x2, a, b, s, u, scale, dA, dB, dS, dx);
+                if (dx != null) {
+                    INPUT_GRADIENTS.incrementAndGet();
+                }
                 stash[X] = dx == null ? null : dx.view(xShape);
                 stash[A] = dA;
                 stash[B] = dB;
@@ -259,7 +270,9 @@ public final class BoraFunction {
             if (!savedFreed) {
                 savedFreed = true;
                 for (Tensor t : new Tensor[] {x2, a, b, s, u}) {
-                    t.releaseReference();
+                    if (t != null) {
+                        t.releaseReference();
+                    }
                 }
             }
         }

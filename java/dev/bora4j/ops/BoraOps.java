@@ -55,11 +55,11 @@ public final class BoraOps {
 
     /** True if the native kernels can take tensors of this dtype and device. */
     public static boolean supports(Tensor t) {
-        if (!isNativeAvailable() || bora_dtype_or_negative(t.scalar_type()) < 0) {
+        if (!isNativeAvailable() || bora_dtype_or_negative(dtypeOf(t)) < 0) {
             return false;
         }
         if (t.is_cuda()) {
-            return BoraLibrary.bora_cuda_available() == 1 && t.scalar_type() != ScalarType.Double;
+            return BoraLibrary.bora_cuda_available() == 1 && dtypeOf(t) != ScalarType.Double;
         }
         return t.device().is_cpu();
     }
@@ -170,6 +170,11 @@ public final class BoraOps {
     // ----------------------------------------------------------------------------------------
     // checks
 
+    /** The dtype as a canonical enum constant (JavaCPP returns fresh instances: == fails). */
+    static ScalarType dtypeOf(Tensor t) {
+        return t.scalar_type().intern();
+    }
+
     private static TensorOptions dtype(ScalarType t) {
         return new TensorOptions().dtype(new ScalarTypeOptional(t));
     }
@@ -203,7 +208,7 @@ public final class BoraOps {
         Call(BoraShape sh, Object... namesAndTensors) {
             String firstName = (String) namesAndTensors[0];
             Tensor first = (Tensor) namesAndTensors[1];
-            scalarType = first.scalar_type();
+            scalarType = dtypeOf(first);
             dtype = bora_dtype_or_negative(scalarType);
             if (dtype < 0) {
                 throw new IllegalArgumentException(firstName + " has dtype " + scalarType + "; the BoRA kernels take"
@@ -213,9 +218,9 @@ public final class BoraOps {
             for (int i = 0; i < namesAndTensors.length; i += 2) {
                 String name = (String) namesAndTensors[i];
                 Tensor t = (Tensor) namesAndTensors[i + 1];
-                if (t.scalar_type() != scalarType) {
+                if (dtypeOf(t) != scalarType) {
                     throw new IllegalArgumentException("all tensors must have one dtype, but " + firstName + " is "
-                            + scalarType + " and " + name + " is " + t.scalar_type() + ": convert " + name
+                            + scalarType + " and " + name + " is " + dtypeOf(t) + ": convert " + name
                             + " with .to(ScalarType." + scalarType + ")");
                 }
                 String dev = t.device().str().getString();
@@ -251,12 +256,12 @@ public final class BoraOps {
         }
 
         void checkSaved(Tensor u, BoraShape sh) {
-            if (u.scalar_type() != ScalarType.Float || !u.is_contiguous()
+            if (dtypeOf(u) != ScalarType.Float || !u.is_contiguous()
                     || u.numel() != sh.tokens() * sh.blocks() * sh.rank()
                     || !u.device().str().getString().equals(deviceName)) {
                 throw new IllegalArgumentException("the saved activations U must be a contiguous float32 tensor of "
                         + sh.tokens() + " x " + sh.blocks() + " x " + sh.rank() + " on " + deviceName + ", got "
-                        + u.scalar_type() + " " + BoraShape.sizes(u));
+                        + dtypeOf(u) + " " + BoraShape.sizes(u));
             }
         }
 
@@ -268,10 +273,10 @@ public final class BoraOps {
                 throw new IllegalArgumentException(name + " must have the shape " + BoraShape.sizes(like) + ", got "
                         + BoraShape.sizes(grad));
             }
-            if (grad.scalar_type() != scalarType || !grad.is_contiguous()
+            if (dtypeOf(grad) != scalarType || !grad.is_contiguous()
                     || !grad.device().str().getString().equals(deviceName)) {
                 throw new IllegalArgumentException(name + " must be a contiguous " + scalarType + " tensor on "
-                        + deviceName + ", got " + grad.scalar_type() + " on " + grad.device().str().getString()
+                        + deviceName + ", got " + dtypeOf(grad) + " on " + grad.device().str().getString()
                         + (grad.is_contiguous() ? "" : " (not contiguous)"));
             }
         }

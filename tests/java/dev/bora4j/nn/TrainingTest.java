@@ -44,7 +44,7 @@ class TrainingTest {
         List<Tensor> baseCopies = new ArrayList<>();
         for (Tensor p : model.parameters().get()) {
             if (!p.requires_grad()) {
-                base.add(p);
+                base.add(new Tensor(p)); // own handle: the vector's elements die with the vector
                 baseCopies.add(p.detach().clone());
             }
         }
