@@ -3,10 +3,12 @@ package dev.bora4j.data;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -103,7 +105,7 @@ public final class AcceptabilityDatasetBuilder {
         }
         sentences.values().removeIf(s -> s.conflict);
 
-        java.util.Set<String> pairKeys = new java.util.HashSet<>();
+        Set<String> pairKeys = new HashSet<>();
         for (Sentence[] p : pairs) {
             if (!p[0].conflict && !p[1].conflict) {
                 union(p[0], p[1]);

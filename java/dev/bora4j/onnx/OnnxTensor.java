@@ -33,8 +33,8 @@ public record OnnxTensor(String name, long[] dims, int dataType, byte[] buffer, 
     /** Bytes per element for the data types that can be stored as raw_data here, or -1. */
     static int elementSize(int dataType) {
         return switch (dataType) {
-            case 1, 6 -> 4;      // FLOAT, INT32
-            case 7, 11 -> 8;     // INT64, DOUBLE
+            case 1, 6, 12 -> 4;  // FLOAT, INT32, UINT32
+            case 7, 11, 13 -> 8; // INT64, DOUBLE, UINT64
             case 2, 3, 9 -> 1;   // UINT8, INT8, BOOL
             case 4, 5, 10, 16 -> 2; // UINT16, INT16, FLOAT16, BFLOAT16
             default -> -1;

@@ -4,6 +4,7 @@ import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.LayerNormImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -35,7 +36,7 @@ public final class MiniLmEmbeddings extends Module {
                     + maxPositions + " positions; truncate it");
         }
         Tensor positions = torch.arange(new Scalar(0), new Scalar(seq),
-                new TensorOptions().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Long)));
+                new TensorOptions().dtype(new ScalarTypeOptional(torch.ScalarType.Long)));
         // Same order of additions as the exported graph: (word + type) + position.
         Tensor sum = wordEmbeddings.forward(inputIds).add(tokenTypeEmbeddings.forward(tokenTypeIds))
                 .add(positionEmbeddings.forward(positions.unsqueeze(0)));

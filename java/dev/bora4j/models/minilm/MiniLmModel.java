@@ -18,6 +18,9 @@ import org.bytedeco.pytorch.global.torch;
  * {@link dev.bora4j.nn.AdaptableLinear}; its weights are under {@code <name>.base.*}.
  * There is no pooler: the sentence embedding is the mean of the token states over the mask,
  * as sentence-transformers computes it for all-MiniLM-L6-v2.
+ * <p>Forward calls allocate native tensors that JavaCPP frees only when their handles are
+ * released: run them inside a {@link org.bytedeco.javacpp.PointerScope} (one per step) and
+ * under a {@link org.bytedeco.pytorch.NoGradGuard} when no gradient is needed.
  */
 public final class MiniLmModel extends Module {
 

@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
@@ -81,7 +82,7 @@ public final class MiniLmTokenizer implements AutoCloseable {
             long[] typeIds = encodings[b].getTypeIds();
             System.arraycopy(tokenIds, 0, ids, b * seq, tokenIds.length);
             System.arraycopy(typeIds, 0, types, b * seq, typeIds.length);
-            java.util.Arrays.fill(mask, b * seq, b * seq + tokenIds.length, 1L);
+            Arrays.fill(mask, b * seq, b * seq + tokenIds.length, 1L);
             // remaining ids stay PAD_ID (0), mask 0, type 0
         }
         return new TokenBatch(Tensor.create(ids, batch, seq), Tensor.create(mask, batch, seq),

@@ -3,6 +3,7 @@ package dev.bora4j.models.minilm;
 import dev.bora4j.onnx.OnnxModel;
 import dev.bora4j.onnx.OnnxNode;
 import dev.bora4j.onnx.OnnxTensor;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -134,7 +135,7 @@ public final class MiniLmWeights {
         if (ids.dataType() != OnnxTensor.INT64 || ids.numel() != maxPositions) {
             throw new IllegalArgumentException(POSITION_IDS + " should be " + maxPositions + " int64 values, got " + ids);
         }
-        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(ids.buffer(), ids.offset(), ids.length())
+        ByteBuffer bb = ByteBuffer.wrap(ids.buffer(), ids.offset(), ids.length())
                 .order(ByteOrder.LITTLE_ENDIAN);
         for (long i = 0; i < maxPositions; i++) {
             if (bb.getLong() != i) {

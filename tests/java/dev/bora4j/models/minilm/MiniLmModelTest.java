@@ -101,6 +101,23 @@ class MiniLmModelTest {
     }
 
     @Test
+    void loadingIntoTheWrongShapeFailsClearly() {
+        MiniLmConfig fiveLayers = new MiniLmConfig(30522, 384, 5, 12, 1536, 512, 2, 1e-12);
+        IllegalArgumentException unused = assertThrows(IllegalArgumentException.class,
+                () -> MiniLmModel.fromOnnx(onnx, fiveLayers));
+        assertTrue(unused.getMessage().contains("not used") && unused.getMessage().contains("encoder.layer.5"),
+                unused.getMessage());
+        MiniLmConfig widerFfn = new MiniLmConfig(30522, 384, 6, 12, 1024, 512, 2, 1e-12);
+        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+                () -> MiniLmModel.fromOnnx(onnx, widerFfn));
+        assertTrue(shape.getMessage().contains("shape"), shape.getMessage());
+        MiniLmConfig sevenLayers = new MiniLmConfig(30522, 384, 7, 12, 1536, 512, 2, 1e-12);
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> MiniLmModel.fromOnnx(onnx, sevenLayers));
+        assertTrue(missing.getMessage().contains("no ONNX initializer"), missing.getMessage());
+    }
+
+    @Test
     void rejectsMismatchedInputs() {
         try (PointerScope scope = new PointerScope()) {
             Tensor ids = torch.zeros(2, 3).to(torch.ScalarType.Long);
