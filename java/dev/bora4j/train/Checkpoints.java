@@ -144,7 +144,7 @@ public final class Checkpoints {
             }
             Tensor target = e.getValue();
             if (!Arrays.equals(source.sizes().vec().get(), target.sizes().vec().get())
-                    || source.scalar_type() != target.scalar_type()) {
+                    || source.scalar_type().value != target.scalar_type().value) {
                 throw new IOException("checkpoint tensor '" + e.getKey() + "' in " + file + " has shape "
                         + Arrays.toString(source.sizes().vec().get()) + " " + source.scalar_type()
                         + ", the model expects " + Arrays.toString(target.sizes().vec().get()) + " "

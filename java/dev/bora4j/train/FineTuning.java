@@ -54,6 +54,8 @@ public final class FineTuning {
 
     private final TrainingConfig cfg;
     private final PrintStream out;
+    /** Steps whose loss is replaced by NaN: lets tests drive the non-finite guard through the real loop. */
+    java.util.function.LongPredicate poisonLossAt = step -> false;
 
     public FineTuning(TrainingConfig cfg, PrintStream out) {
         cfg.validate();
@@ -285,6 +287,9 @@ public final class FineTuning {
             Tensor labels = Tensor.create(labels(items));
             optimizer.zero_grad();
             Tensor loss = torch.cross_entropy(model.forward(batch), labels);
+            if (poisonLossAt.test(step + 1)) {
+                loss = loss.mul(new org.bytedeco.pytorch.Scalar(Double.NaN));
+            }
             loss.backward();
             double lossValue = loss.item_double();
             double norm = torch.clip_grad_norm_(groups.all, cfg.clipNorm);

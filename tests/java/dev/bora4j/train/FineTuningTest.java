@@ -1,0 +1,189 @@
+package dev.bora4j.train;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.bora4j.cli.Bora4jCommand;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The main job's loop on a tiny configuration (seconds of training): it trains, evaluates,
+ * writes its files, resumes bit-exactly after {@code kill -9}, and skips non-finite steps.
+ */
+class FineTuningTest {
+
+    /** 2 epochs of 6 steps on 96 sentences, a checkpoint every 2 steps. */
+    private static String[] tinyArgs(Path output) {
+        return new String[] {"finetune", "--max-train", "96", "--max-eval", "64", "--batch", "16", "--epochs", "2",
+                "--checkpoint-every", "2", "--max-length", "32", "--lr", "5e-3", "--no-progress-bar",
+                "--output", output.toString()};
+    }
+
+    private static TrainingConfig tinyConfig(Path output) {
+        TrainingConfig c = new TrainingConfig();
+        c.maxTrainExamples = 96;
+        c.maxEvalExamples = 64;
+        c.batchSize = 16;
+        c.epochs = 2;
+        c.checkpointEvery = 2;
+        c.maxLength = 32;
+        c.learningRate = 5e-3;
+        c.progressBar = false;
+        c.output = output;
+        return c;
+    }
+
+    private static List<String> lines(ByteArrayOutputStream out) {
+        return out.toString(StandardCharsets.UTF_8).lines().toList();
+    }
+
+    @Test
+    void resumesAfterKillNineExactlyWhereAnUninterruptedRunWouldBe(@TempDir Path dir) throws Exception {
+        Path straightDir = dir.resolve("straight");
+        ByteArrayOutputStream straightLog = new ByteArrayOutputStream();
+        FineTuningResult straight = new FineTuning(tinyConfig(straightDir),
+                new PrintStream(straightLog, true, StandardCharsets.UTF_8)).run();
+        assertEquals(12, straight.steps());
+        assertTrue(Files.isRegularFile(straightDir.resolve("adapter").resolve("adapter_model.safetensors")));
+        assertNotNull(ImageIO.read(straightDir.resolve("training.png").toFile()), "training.png must be a PNG");
+        JsonObject summary = JsonParser.parseString(Files.readString(straightDir.resolve("summary.json"))).getAsJsonObject();
+        assertEquals(straight.testMcc(), summary.get("test_mcc").getAsDouble(), 0.0);
+        assertTrue(lines(straightLog).stream().anyMatch(l -> l.startsWith("test:")), "prints the test metrics");
+
+        // The same run in a child JVM, killed with SIGKILL right after its checkpoint at step 4 ...
+        Path killedDir = dir.resolve("killed");
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Bora4jCommand.class.getName()));
+        command.addAll(List.of(tinyArgs(killedDir)));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        boolean killedAfterCheckpoint = false;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                if (line.contains("checkpoint saved at step 4")) {
+                    child.destroyForcibly(); // SIGKILL: no shutdown hooks, no flushing
+                    killedAfterCheckpoint = true;
+                    break;
+                }
+            }
+        }
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(killedAfterCheckpoint, "the child must reach its step-4 checkpoint");
+        assertFalse(Files.exists(killedDir.resolve("summary.json")), "the killed run must not have finished");
+
+        // ... then started again on the same folder: it continues from step 4.
+        ByteArrayOutputStream resumedLog = new ByteArrayOutputStream();
+        FineTuningResult resumed = new FineTuning(tinyConfig(killedDir),
+                new PrintStream(resumedLog, true, StandardCharsets.UTF_8)).run();
+        assertTrue(lines(resumedLog).stream().anyMatch(l -> l.startsWith("resuming from the checkpoint at step 4")),
+                String.join("\n", lines(resumedLog)));
+        assertEquals(straight.steps(), resumed.steps());
+        assertEquals(straight.devAccuracy(), resumed.devAccuracy(), 0.0);
+        assertEquals(straight.devMcc(), resumed.devMcc(), 0.0);
+        assertEquals(straight.testAccuracy(), resumed.testAccuracy(), 0.0);
+        assertEquals(straight.testMcc(), resumed.testMcc(), 0.0);
+        assertArrayEquals(Files.readAllBytes(straightDir.resolve("adapter").resolve("adapter_model.safetensors")),
+                Files.readAllBytes(killedDir.resolve("adapter").resolve("adapter_model.safetensors")),
+                "the resumed run's adapter must equal the uninterrupted run's bit for bit");
+        List<String> straightLosses = losses(straightDir);
+        assertEquals(straightLosses, losses(killedDir), "metrics.jsonl must hold each step once, as uninterrupted");
+    }
+
+    private static List<String> losses(Path run) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            if (o.has("loss")) {
+                out.add(o.get("step").getAsLong() + ":" + o.get("loss").getAsString());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aNonFiniteLossIsReportedAndItsStepSkipped(@TempDir Path dir) throws Exception {
+        TrainingConfig c = tinyConfig(dir);
+        c.epochs = 1;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        FineTuning job = new FineTuning(c, new PrintStream(log, true, StandardCharsets.UTF_8));
+        job.poisonLossAt = step -> step == 3;
+        FineTuningResult result = job.run();
+        assertEquals(1, result.skippedSteps());
+        assertTrue(lines(log).stream().anyMatch(l -> l.startsWith("step 3 skipped: loss = NaN")),
+                String.join("\n", lines(log)));
+        for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            if (o.has("applied")) {
+                assertEquals(o.get("step").getAsLong() != 3, o.get("applied").getAsBoolean(), line);
+            }
+        }
+        assertTrue(Double.isFinite(result.testMcc()));
+    }
+
+    @Test
+    void badFlagsGiveAMessageAndExitCodeTwo(@TempDir Path dir) throws Exception {
+        String[][] bad = {
+                {"finetune", "--r", "0"},
+                {"finetune", "--method", "dora"},
+                {"finetune", "--lr", "-1"},
+                {"finetune", "--batch", "many"},
+                {"finetune", "--no-such-flag"},
+                {"finetune", "--sigma", "softplus"},
+                {"finetune", "--device", "tpu"},
+                {"finetune", "--data", "imagenet"},
+        };
+        String[] expected = {"--r must be >= 1", "--method must be one of", "--lr must be > 0", "'many' is not an int",
+                "Unknown option: '--no-such-flag'", "--sigma must be one of", "--device must be cpu or cuda",
+                "--data must be 'acceptability'"};
+        for (int i = 0; i < bad.length; i++) {
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            PrintStream oldErr = System.err;
+            int code;
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            try {
+                code = Bora4jCommand.execute(bad[i]);
+            } finally {
+                System.setErr(oldErr);
+            }
+            String message = err.toString(StandardCharsets.UTF_8);
+            assertEquals(2, code, String.join(" ", bad[i]) + " -> " + message);
+            assertTrue(message.contains(expected[i]), String.join(" ", bad[i]) + " -> " + message);
+        }
+    }
+
+    @Test
+    void anOutputThatIsAFileFailsWithExitCodeOne(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("not-a-folder"), "x");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream oldErr = System.err;
+        int code;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            code = Bora4jCommand.execute("finetune", "--output", file.toString());
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertEquals(1, code, err.toString(StandardCharsets.UTF_8));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("not-a-folder"), err.toString(StandardCharsets.UTF_8));
+        assertTrue(new File(file.toString()).isFile(), "the file must be left alone");
+    }
+}
