@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * A real file over 2 GB (sparse: only a few pages hold data). Slow and needs ~4 GB of disk and
+ * A real file over 2 GB (sparse: only a few pages hold data). Takes ~30 s and needs ~2 GB of free disk and
  * 2 GB of memory, so it runs only with {@code -Dbora4j.bigFileTest=true}; the same code path is
  * covered on small files by forcing per-tensor mapping in the other tests.
  */
