@@ -1,0 +1,516 @@
+package dev.bora4j.io;
+
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The header of a safetensors file: the tensor entries and the optional {@code __metadata__}.
+ *
+ * <p>{@link #parse} validates a header strictly (see docs/safetensors.md for the full list of
+ * rules) and {@link #plan} lays out a new one the way the reference implementation does. A header
+ * obtained from either is always consistent: offsets tile the data section exactly, every byte
+ * length equals dtype size x element count, names are unique and non-empty.
+ */
+public final class SafetensorsHeader {
+
+    /** Largest header accepted, as in the reference implementation: bounds memory spent on a hostile file. */
+    public static final long MAX_HEADER_LENGTH = 100_000_000L;
+    /** Largest rank accepted; far above any real tensor, it bounds memory spent on a hostile shape. */
+    public static final int MAX_RANK = 1024;
+    /** The reserved header key holding string-to-string metadata. */
+    public static final String METADATA_KEY = "__metadata__";
+
+    /** Name, dtype and shape of a tensor to lay out with {@link #plan}. */
+    public record TensorSpec(String name, SafetensorsDtype dtype, long[] shape) {
+        public TensorSpec {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(dtype, "dtype");
+            shape = Objects.requireNonNull(shape, "shape").clone();
+        }
+    }
+
+    private final Map<String, TensorInfo> byName;
+    private final List<TensorInfo> inDataOrder;
+    private final Map<String, String> metadata;
+    private final long dataLength;
+
+    private SafetensorsHeader(Map<String, TensorInfo> byName, Map<String, String> metadata, long dataLength) {
+        this.byName = Collections.unmodifiableMap(byName);
+        List<TensorInfo> sorted = new ArrayList<>(byName.values());
+        sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        this.inDataOrder = Collections.unmodifiableList(sorted);
+        this.metadata = metadata == null ? null : Collections.unmodifiableMap(metadata);
+        this.dataLength = dataLength;
+    }
+
+    /** Tensors by name, in the order the header lists them. */
+    public Map<String, TensorInfo> tensors() {
+        return byName;
+    }
+
+    /** Tensors in the order their bytes appear in the data section. */
+    public List<TensorInfo> tensorsInDataOrder() {
+        return inDataOrder;
+    }
+
+    /** The named tensor, or null. */
+    public TensorInfo tensor(String name) {
+        return byName.get(name);
+    }
+
+    /** The {@code __metadata__} map (unmodifiable), or null when the header has none. */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** Length in bytes of the data section (sum of all tensor byte lengths). */
+    public long dataLength() {
+        return dataLength;
+    }
+
+    // ---------------------------------------------------------------- layout of a new header
+
+    /**
+     * Lays out tensors the way the reference implementation does: ordered by dtype width
+     * (widest first, {@link SafetensorsDtype} order descending), then by name, back to back from
+     * offset 0. {@code metadata} may be null (no {@code __metadata__} entry).
+     */
+    public static SafetensorsHeader plan(List<TensorSpec> specs, Map<String, String> metadata) {
+        Objects.requireNonNull(specs, "specs");
+        List<TensorSpec> ordered = new ArrayList<>(specs);
+        ordered.sort(Comparator.comparing(TensorSpec::dtype, Comparator.reverseOrder())
+                .thenComparing(TensorSpec::name));
+        Map<String, TensorInfo> byName = new LinkedHashMap<>();
+        long offset = 0;
+        for (TensorSpec spec : ordered) {
+            String name = spec.name();
+            if (name.isEmpty()) {
+                throw new IllegalArgumentException("tensor names must not be empty");
+            }
+            if (name.equals(METADATA_KEY)) {
+                throw new IllegalArgumentException("'" + METADATA_KEY + "' is reserved and cannot name a tensor");
+            }
+            if (byName.containsKey(name)) {
+                throw new IllegalArgumentException("tensor name '" + name + "' appears twice");
+            }
+            if (spec.shape().length > MAX_RANK) {
+                throw new IllegalArgumentException("tensor '" + name + "': rank " + spec.shape().length
+                        + " exceeds the limit of " + MAX_RANK);
+            }
+            long bytes;
+            try {
+                bytes = byteLength(spec.dtype(), spec.shape());
+            } catch (SafetensorsFormatException e) {
+                throw new IllegalArgumentException("tensor '" + name + "': " + e.getMessage());
+            }
+            long end;
+            try {
+                end = Math.addExact(offset, bytes);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("total size of the tensors overflows 64 bits at tensor '" + name + "'");
+            }
+            byName.put(name, new TensorInfo(name, spec.dtype(), spec.shape(), offset, end));
+            offset = end;
+        }
+        Map<String, String> meta = null;
+        if (metadata != null) {
+            // Sorted keys make the bytes deterministic (the reference keeps a hash map here).
+            meta = new TreeMap<>();
+            for (Map.Entry<String, String> e : metadata.entrySet()) {
+                if (e.getKey() == null || e.getValue() == null) {
+                    throw new IllegalArgumentException("metadata keys and values must not be null: " + e);
+                }
+                meta.put(e.getKey(), e.getValue());
+            }
+            meta = new LinkedHashMap<>(meta);
+        }
+        return new SafetensorsHeader(byName, meta, offset);
+    }
+
+    /**
+     * The header as written to a file: compact JSON ({@code __metadata__} first, then the tensors
+     * in data order, fields dtype, shape, data_offsets) padded with spaces so that 8 + length is a
+     * multiple of 8 and the data section starts 8-byte aligned.
+     */
+    public byte[] toBytes() {
+        StringBuilder sb = new StringBuilder();
+        sb.append('{');
+        boolean first = true;
+        if (metadata != null) {
+            appendString(sb, METADATA_KEY);
+            sb.append(":{");
+            boolean firstMeta = true;
+            for (Map.Entry<String, String> e : metadata.entrySet()) {
+                if (!firstMeta) {
+                    sb.append(',');
+                }
+                firstMeta = false;
+                appendString(sb, e.getKey());
+                sb.append(':');
+                appendString(sb, e.getValue());
+            }
+            sb.append('}');
+            first = false;
+        }
+        for (TensorInfo t : inDataOrder) {
+            if (!first) {
+                sb.append(',');
+            }
+            first = false;
+            appendString(sb, t.name());
+            sb.append(":{\"dtype\":");
+            appendString(sb, t.dtype().wireName());
+            sb.append(",\"shape\":[");
+            long[] shape = t.shape();
+            for (int i = 0; i < shape.length; i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                sb.append(shape[i]);
+            }
+            sb.append("],\"data_offsets\":[").append(t.begin()).append(',').append(t.end()).append("]}");
+        }
+        sb.append('}');
+        byte[] json = sb.toString().getBytes(StandardCharsets.UTF_8);
+        int padding = (8 - json.length % 8) % 8;
+        if ((long) json.length + padding > MAX_HEADER_LENGTH) {
+            throw new IllegalArgumentException("header would be " + (json.length + padding)
+                    + " bytes, over the format's limit of " + MAX_HEADER_LENGTH);
+        }
+        byte[] out = Arrays.copyOf(json, json.length + padding);
+        Arrays.fill(out, json.length, out.length, (byte) ' ');
+        return out;
+    }
+
+    /** JSON string escaping as serde_json does it: quote, backslash and control characters only. */
+    private static void appendString(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"': sb.append("\\\""); break;
+                case '\\': sb.append("\\\\"); break;
+                case '\b': sb.append("\\b"); break;
+                case '\f': sb.append("\\f"); break;
+                case '\n': sb.append("\\n"); break;
+                case '\r': sb.append("\\r"); break;
+                case '\t': sb.append("\\t"); break;
+                default:
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+            }
+        }
+        sb.append('"');
+    }
+
+    // ---------------------------------------------------------------- parsing and validation
+
+    /**
+     * Parses and validates header bytes (the N bytes after the length prefix) for a file whose data
+     * section is {@code dataLength} bytes long.
+     *
+     * @throws SafetensorsFormatException naming the rule broken and the tensor concerned
+     */
+    public static SafetensorsHeader parse(byte[] header, long dataLength) throws SafetensorsFormatException {
+        if (header.length < 2) {
+            throw new SafetensorsFormatException("header is " + header.length + " bytes; the smallest valid header is {} (2 bytes)");
+        }
+        if (header[0] != '{') {
+            // As in the reference implementation: no leading whitespace, and never an array or scalar.
+            throw new SafetensorsFormatException("header must be a JSON object starting with '{', but its first byte is 0x"
+                    + String.format("%02x", header[0] & 0xff) + ": not a safetensors file or a corrupt header");
+        }
+        String json;
+        try {
+            json = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(header)).toString();
+        } catch (CharacterCodingException e) {
+            throw new SafetensorsFormatException("header is not valid UTF-8", e);
+        }
+        Map<String, TensorInfo> byName = new LinkedHashMap<>();
+        Map<String, String> metadata = null;
+        try (JsonReader in = new JsonReader(new StringReader(json))) {
+            in.setStrictness(Strictness.STRICT);
+            JsonToken top = in.peek();
+            if (top != JsonToken.BEGIN_OBJECT) {
+                throw new SafetensorsFormatException("header JSON must be an object, found " + top);
+            }
+            in.beginObject();
+            while (in.hasNext()) {
+                String name = in.nextName();
+                if (name.equals(METADATA_KEY)) {
+                    if (metadata != null) {
+                        throw new SafetensorsFormatException("'" + METADATA_KEY + "' appears twice in the header");
+                    }
+                    metadata = readMetadata(in);
+                } else {
+                    if (name.isEmpty()) {
+                        throw new SafetensorsFormatException("a tensor has an empty name");
+                    }
+                    if (byName.containsKey(name)) {
+                        throw new SafetensorsFormatException("tensor '" + name + "' appears twice in the header");
+                    }
+                    byName.put(name, readTensor(in, name));
+                }
+            }
+            in.endObject();
+            JsonToken after = in.peek();
+            if (after != JsonToken.END_DOCUMENT) {
+                throw new SafetensorsFormatException("unexpected " + after + " after the header object");
+            }
+        } catch (SafetensorsFormatException e) {
+            throw e;
+        } catch (IOException | IllegalStateException | NumberFormatException e) {
+            // MalformedJsonException, EOFException and the reader's state errors all mean broken JSON.
+            throw new SafetensorsFormatException("header is not valid JSON: " + e.getMessage(), e);
+        }
+        checkTiling(byName, dataLength);
+        return new SafetensorsHeader(byName, metadata, dataLength);
+    }
+
+    private static Map<String, String> readMetadata(JsonReader in) throws IOException {
+        JsonToken t = in.peek();
+        if (t != JsonToken.BEGIN_OBJECT) {
+            throw new SafetensorsFormatException("'" + METADATA_KEY + "' must be an object of strings, found " + t);
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        in.beginObject();
+        while (in.hasNext()) {
+            String key = in.nextName();
+            JsonToken v = in.peek();
+            if (v != JsonToken.STRING) {
+                throw new SafetensorsFormatException("'" + METADATA_KEY + "' entry '" + key
+                        + "' must be a string, found " + v);
+            }
+            if (meta.containsKey(key)) {
+                throw new SafetensorsFormatException("'" + METADATA_KEY + "' key '" + key + "' appears twice");
+            }
+            meta.put(key, in.nextString());
+        }
+        in.endObject();
+        return meta;
+    }
+
+    private static TensorInfo readTensor(JsonReader in, String name) throws IOException {
+        JsonToken t = in.peek();
+        if (t != JsonToken.BEGIN_OBJECT) {
+            throw new SafetensorsFormatException("tensor '" + name
+                    + "': expected an object with dtype, shape and data_offsets, found " + t);
+        }
+        SafetensorsDtype dtype = null;
+        long[] shape = null;
+        long[] offsets = null;
+        in.beginObject();
+        while (in.hasNext()) {
+            String field = in.nextName();
+            switch (field) {
+                case "dtype":
+                    if (dtype != null) {
+                        throw duplicateField(name, field);
+                    }
+                    dtype = readDtype(in, name);
+                    break;
+                case "shape":
+                    if (shape != null) {
+                        throw duplicateField(name, field);
+                    }
+                    shape = readNonNegativeInts(in, name, "shape", MAX_RANK);
+                    break;
+                case "data_offsets":
+                    if (offsets != null) {
+                        throw duplicateField(name, field);
+                    }
+                    offsets = readNonNegativeInts(in, name, "data_offsets", 2);
+                    if (offsets.length != 2) {
+                        throw new SafetensorsFormatException("tensor '" + name
+                                + "': data_offsets must hold exactly 2 integers [begin, end], found " + offsets.length);
+                    }
+                    break;
+                default:
+                    throw new SafetensorsFormatException("tensor '" + name + "': unexpected field '" + field
+                            + "' (allowed: dtype, shape, data_offsets)");
+            }
+        }
+        in.endObject();
+        if (dtype == null) {
+            throw missingField(name, "dtype");
+        }
+        if (shape == null) {
+            throw missingField(name, "shape");
+        }
+        if (offsets == null) {
+            throw missingField(name, "data_offsets");
+        }
+        long begin = offsets[0];
+        long end = offsets[1];
+        if (begin > end) {
+            throw new SafetensorsFormatException("tensor '" + name + "': data_offsets [" + begin + ", " + end
+                    + "] has begin after end");
+        }
+        long expected;
+        try {
+            expected = byteLength(dtype, shape);
+        } catch (SafetensorsFormatException e) {
+            throw new SafetensorsFormatException("tensor '" + name + "': " + e.getMessage());
+        }
+        if (end - begin != expected) {
+            throw new SafetensorsFormatException("tensor '" + name + "': data_offsets [" + begin + ", " + end
+                    + "] span " + (end - begin) + " bytes but " + dtype + " " + Arrays.toString(shape)
+                    + " needs " + expected);
+        }
+        return new TensorInfo(name, dtype, shape, begin, end);
+    }
+
+    private static SafetensorsDtype readDtype(JsonReader in, String name) throws IOException {
+        JsonToken t = in.peek();
+        if (t != JsonToken.STRING) {
+            throw new SafetensorsFormatException("tensor '" + name + "': dtype must be a string, found " + t);
+        }
+        String s = in.nextString();
+        SafetensorsDtype d = SafetensorsDtype.fromWireName(s);
+        if (d == null) {
+            throw new SafetensorsFormatException("tensor '" + name + "': unknown or unsupported dtype '" + s
+                    + "' (supported: " + Arrays.toString(SafetensorsDtype.values()) + ")");
+        }
+        return d;
+    }
+
+    /** An array of non-negative integer literals, at most {@code maxCount} long (one more is read to report it). */
+    private static long[] readNonNegativeInts(JsonReader in, String name, String field, int maxCount) throws IOException {
+        JsonToken t = in.peek();
+        if (t != JsonToken.BEGIN_ARRAY) {
+            throw new SafetensorsFormatException("tensor '" + name + "': " + field
+                    + " must be an array of integers, found " + t);
+        }
+        long[] values = new long[4];
+        int n = 0;
+        in.beginArray();
+        while (in.hasNext()) {
+            if (n == maxCount) {
+                throw new SafetensorsFormatException("tensor '" + name + "': " + field + " has more than "
+                        + maxCount + " entries");
+            }
+            JsonToken v = in.peek();
+            if (v != JsonToken.NUMBER) {
+                throw new SafetensorsFormatException("tensor '" + name + "': " + field
+                        + " must hold integers, found " + v);
+            }
+            String literal = in.nextString();
+            if (literal.startsWith("-")) {
+                throw new SafetensorsFormatException("tensor '" + name + "': " + field + " holds negative value " + literal);
+            }
+            if (!isDigits(literal)) {
+                throw new SafetensorsFormatException("tensor '" + name + "': " + field + " holds " + literal
+                        + ", not a non-negative integer");
+            }
+            long value;
+            try {
+                value = Long.parseLong(literal);
+            } catch (NumberFormatException e) {
+                throw new SafetensorsFormatException("tensor '" + name + "': " + field + " value " + literal
+                        + " does not fit in 63 bits");
+            }
+            if (n == values.length) {
+                values = Arrays.copyOf(values, n * 2);
+            }
+            values[n++] = value;
+        }
+        in.endArray();
+        return Arrays.copyOf(values, n);
+    }
+
+    private static boolean isDigits(String s) {
+        if (s.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** dtype size x product of dims, left to right as the reference does, refusing 64-bit overflow. */
+    static long byteLength(SafetensorsDtype dtype, long[] shape) throws SafetensorsFormatException {
+        long count = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new SafetensorsFormatException("negative dimension " + d + " in shape " + Arrays.toString(shape));
+            }
+            try {
+                count = Math.multiplyExact(count, d);
+            } catch (ArithmeticException e) {
+                throw new SafetensorsFormatException("element count of shape " + Arrays.toString(shape) + " overflows 64 bits");
+            }
+        }
+        try {
+            return Math.multiplyExact(count, (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new SafetensorsFormatException("byte length of " + dtype + " " + Arrays.toString(shape) + " overflows 64 bits");
+        }
+    }
+
+    /** The tensors' byte ranges must tile [0, dataLength) exactly: inside it, no overlap, no hole, nothing after. */
+    private static void checkTiling(Map<String, TensorInfo> byName, long dataLength) throws SafetensorsFormatException {
+        for (TensorInfo t : byName.values()) {
+            if (t.end() > dataLength) {
+                throw new SafetensorsFormatException("tensor '" + t.name() + "': data_offsets [" + t.begin() + ", "
+                        + t.end() + "] run past the end of the data section (" + dataLength + " bytes)");
+            }
+        }
+        List<TensorInfo> sorted = new ArrayList<>(byName.values());
+        sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long expected = 0;
+        TensorInfo previous = null;
+        for (TensorInfo t : sorted) {
+            if (t.begin() < expected) {
+                throw new SafetensorsFormatException("tensor '" + t.name() + "': data_offsets [" + t.begin() + ", "
+                        + t.end() + "] overlap tensor '" + previous.name() + "' [" + previous.begin() + ", "
+                        + previous.end() + "]");
+            }
+            if (t.begin() > expected) {
+                throw new SafetensorsFormatException("tensor '" + t.name() + "': " + (t.begin() - expected)
+                        + " unused bytes (a hole) before its data_offsets [" + t.begin() + ", " + t.end() + "]");
+            }
+            expected = t.end();
+            previous = t;
+        }
+        if (expected != dataLength) {
+            throw new SafetensorsFormatException((dataLength - expected) + " bytes after the last tensor"
+                    + (previous == null ? "" : " '" + previous.name() + "'")
+                    + ": the data section must end where the last tensor ends");
+        }
+    }
+
+    private static SafetensorsFormatException duplicateField(String name, String field) {
+        return new SafetensorsFormatException("tensor '" + name + "': field '" + field + "' appears twice");
+    }
+
+    private static SafetensorsFormatException missingField(String name, String field) {
+        return new SafetensorsFormatException("tensor '" + name + "': missing field '" + field + "'");
+    }
+}
