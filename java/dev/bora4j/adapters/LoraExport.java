@@ -19,7 +19,8 @@ import org.bytedeco.pytorch.global.torch;
  * the effective Sigma, so B' A' = dW exactly in real arithmetic (B' costs one rounding per
  * element). lora_alpha is set so the scaling is unchanged: alpha' = alpha * b (PEFT's alpha / r'),
  * or alpha * sqrt(b) with rsLoRA (alpha / sqrt(r')). LORA-mode adapters (b = 1, S = 1) come out as
- * themselves. The folder loads in PEFT ({@code PeftModel.from_pretrained}) and vLLM.
+ * themselves. The folder has the layout PEFT writes for LoRA adapters, meant for
+ * {@code PeftModel.from_pretrained} and vLLM.
  */
 public final class LoraExport {
 

@@ -206,6 +206,15 @@ class AdapterConfigJsonTest {
     }
 
     @Test
+    void versionIsTheProjectVersion() throws Exception {
+        String pom = Files.readString(Path.of("pom.xml"));
+        int artifact = pom.indexOf("<artifactId>bora4j</artifactId>");
+        int begin = pom.indexOf("<version>", artifact) + "<version>".length();
+        assertEquals(pom.substring(begin, pom.indexOf("</version>", begin)), AdapterConfigFile.BORA4J_VERSION,
+                "AdapterConfigFile.BORA4J_VERSION must follow the version in pom.xml");
+    }
+
+    @Test
     void unknownFieldsAreIgnoredAsPeftDoes() throws Exception {
         edit(j -> j.addProperty("some_future_field", 1));
         assertEquals(2, load().config().rank());

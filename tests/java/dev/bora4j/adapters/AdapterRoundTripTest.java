@@ -159,6 +159,39 @@ class AdapterRoundTripTest {
     }
 
     @Test
+    void bfloat16AdaptersKeepTheirDtype() throws Exception {
+        BoraConfig config = BoraConfig.builder().targetModules("proj").rank(2).blocks(4).build();
+        torch.manual_seed(5);
+        TestModel model = new TestModel(8, 16, 4);
+        model.to(ScalarType.BFloat16, false);
+        BoraAdapters adapters = BoraInjector.inject(model, config);
+        AdapterFixtures.randomize(adapters);
+        BoraAdapterFiles.save(tmp, adapters);
+        torch.manual_seed(5);
+        TestModel fresh = new TestModel(8, 16, 4);
+        fresh.to(ScalarType.BFloat16, false);
+        BoraAdapterFiles.load(tmp, fresh);
+        Tensor x = randn(ScalarType.Float, 3, 8).to(ScalarType.BFloat16);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            assertTrue(torch.equal(fresh.forward(x), model.forward(x)), "bf16 outputs after load");
+        }
+        try (SafetensorsReader r = SafetensorsReader.open(tmp.resolve("adapter_model.safetensors"))) {
+            assertEquals(dev.bora4j.io.SafetensorsDtype.BF16, r.info("base_model.model.blocks.0.proj.bora_sigma").dtype());
+        }
+    }
+
+    @Test
+    void extraTensorWithAnAdapterKeyIsRefused() {
+        BoraConfig config = BoraConfig.builder().targetModules("proj").rank(2).blocks(4).build();
+        TestModel[] m = new TestModel[1];
+        BoraAdapters adapters = adapted(m, 6, config);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BoraAdapterFiles.save(tmp, adapters, AdapterSaveOptions.none()
+                        .withExtraTensor("blocks.0.proj.lora_A.weight", torch.zeros(2, 16))));
+        assertTrue(e.getMessage().contains("has the name of an adapter tensor"), e.getMessage());
+    }
+
+    @Test
     void miniLmNamesRoundTrip() throws Exception {
         BoraConfig config = BoraConfig.builder().targetModules("query", "value").rank(4).blocks(4).alpha(8).build();
         torch.manual_seed(21);
