@@ -89,7 +89,7 @@ final class ConfigFields {
         return v.intValueExact();
     }
 
-    /** A finite number in (lowExclusive, high] or [low, high) as the caller checks; finite here. */
+    /** A finite number; the caller checks its range. */
     double finite(String field) throws AdapterFileException {
         double d = number(field).doubleValue();
         if (!Double.isFinite(d)) {
@@ -134,8 +134,8 @@ final class ConfigFields {
 
     /**
      * PEFT's target_modules: a list of module-name suffixes, or one string that is a regex the
-     * whole module name must match. Returns a list, or a one-element list holding the regex when
-     * {@code regexOut[0]} is set to true.
+     * whole module name must match. Returns the list, or a one-element list holding the regex, and
+     * sets {@code isRegex[0]} to say which.
      */
     List<String> targetModules(String field, boolean[] isRegex) throws AdapterFileException {
         JsonElement e = required(field);
