@@ -19,6 +19,8 @@ import java.util.Objects;
  * that mapping; larger files (one {@link MappedByteBuffer} cannot exceed 2 GB) map each tensor's
  * region on its own. {@link #readInto} uses positional reads and works for tensors of any size.
  *
+ * <p>Reads never move a shared file position, so one reader may serve several threads.
+ *
  * <p>Mapped buffers stay valid after {@link #close} until garbage-collected (Java cannot unmap
  * them explicitly). If another process truncates the file while it is mapped, touching the lost
  * pages raises an {@link InternalError}; replace files atomically ({@link AtomicFiles}) instead.

@@ -85,6 +85,11 @@ public final class SafetensorsTorch {
 
     /** Reads the named tensor into a new contiguous CPU tensor of its dtype and shape. */
     public static Tensor read(SafetensorsReader reader, String name) throws IOException {
+        return read(reader, name, CHUNK_BYTES);
+    }
+
+    /** {@link #read} moving {@code chunkBytes} at a time (small values let tests cover the chunking). */
+    static Tensor read(SafetensorsReader reader, String name, long chunkBytes) throws IOException {
         requireLittleEndianHost();
         TensorInfo info = reader.info(name);
         Tensor t = torch.empty(info.shape(), new TensorOptions(scalarTypeOf(info.dtype())), new MemoryFormatOptional());
@@ -95,8 +100,8 @@ public final class SafetensorsTorch {
             }
             if (total > 0) {
                 Pointer base = t.data_ptr();
-                for (long off = 0; off < total; off += CHUNK_BYTES) {
-                    long len = Math.min(CHUNK_BYTES, total - off);
+                for (long off = 0; off < total; off += chunkBytes) {
+                    long len = Math.min(chunkBytes, total - off);
                     reader.readInto(name, off, view(base, off, len));
                 }
             }
@@ -127,6 +132,12 @@ public final class SafetensorsTorch {
      * the inputs are left untouched.
      */
     public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(target, tensors, metadata, CHUNK_BYTES);
+    }
+
+    /** {@link #write} moving {@code chunkBytes} at a time (small values let tests cover the chunking). */
+    static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata, long chunkBytes)
+            throws IOException {
         requireLittleEndianHost();
         Objects.requireNonNull(tensors, "tensors");
         List<Tensor> owned = new ArrayList<>();
@@ -156,8 +167,8 @@ public final class SafetensorsTorch {
                         return;
                     }
                     Pointer base = dense.data_ptr();
-                    for (long off = 0; off < total; off += CHUNK_BYTES) {
-                        ByteBuffer chunk = view(base, off, Math.min(CHUNK_BYTES, total - off));
+                    for (long off = 0; off < total; off += chunkBytes) {
+                        ByteBuffer chunk = view(base, off, Math.min(chunkBytes, total - off));
                         while (chunk.hasRemaining()) {
                             out.write(chunk);
                         }
@@ -173,11 +184,22 @@ public final class SafetensorsTorch {
 
     /** A direct ByteBuffer over {@code len} bytes of native memory at {@code base + offset}. */
     private static ByteBuffer view(Pointer base, long offset, long len) {
-        BytePointer p = new BytePointer(base);
-        p.capacity(offset + len);
-        p.limit(offset + len);
-        p.position(offset);
-        return p.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        // A pointer that starts at the chunk itself: JavaCPP's asByteBuffer() handles positions
+        // and limits only below 2^31, so offsets into a tensor over 2 GB must go into the address.
+        ByteBuffer b = new ChunkPointer(base.address() + offset, len).asByteBuffer();
+        if (b.remaining() != len) {
+            throw new IllegalStateException("native view of " + len + " bytes has " + b.remaining());
+        }
+        return b.order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Non-owning pointer to {@code size} bytes at a raw address. */
+    private static final class ChunkPointer extends BytePointer {
+        ChunkPointer(long address, long size) {
+            this.address = address;
+            this.capacity = size;
+            this.limit = size;
+        }
     }
 
     private static void requireLittleEndianHost() {

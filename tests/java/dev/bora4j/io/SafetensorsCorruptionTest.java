@@ -170,9 +170,10 @@ class SafetensorsCorruptionTest {
                 Files.delete(p);
             }
         }
-        // Flips in structure, dtypes, shapes, offsets and the length prefix are all caught;
+        // Flips in structure, dtypes, shapes, offsets and the length prefix are caught;
         // only characters of names and metadata strings can change harmlessly.
-        assertTrue(rejected > headerEnd * 8 * 6 / 10, "only " + rejected + " of " + headerEnd * 8 + " flips rejected");
+        System.out.println("single-bit flips in the length and header: " + rejected + " of " + headerEnd * 8 + " rejected");
+        assertTrue(rejected > headerEnd * 8 * 85 / 100, "only " + rejected + " of " + headerEnd * 8 + " flips rejected");
 
         // Targeted flips, each with its diagnosis.
         assertRejected(flipAt(valid, VALID_JSON.indexOf("F32") + 1, '6'), "tensor 'a'", "unknown or unsupported dtype 'F62'");
@@ -360,7 +361,8 @@ class SafetensorsCorruptionTest {
                     rejected++;
                 }
             }
-            assertTrue(rejected > trials / 2, "only " + rejected + " of " + trials + " mutations rejected");
+            System.out.println("random mutations: " + rejected + " of " + trials + " rejected, the rest read cleanly");
+            assertTrue(rejected > trials * 9 / 10, "only " + rejected + " of " + trials + " mutations rejected");
         });
     }
 

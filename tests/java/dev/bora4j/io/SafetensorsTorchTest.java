@@ -189,6 +189,21 @@ class SafetensorsTorchTest {
     }
 
     @Test
+    void chunkedCopiesReassembleExactly() throws IOException {
+        // Chunks of 7 bytes never align with elements: every boundary case of the chunk loop.
+        Tensor w = randomBits(ScalarType.Double, new Random(11), 13, 9);
+        Path file = dir.resolve("chunks.safetensors");
+        Path reference = dir.resolve("whole.safetensors");
+        SafetensorsTorch.write(file, Map.of("w", w), null, 7);
+        SafetensorsTorch.write(reference, Map.of("w", w), null);
+        assertEquals(-1L, Files.mismatch(file, reference));
+        try (SafetensorsReader r = SafetensorsReader.open(file)) {
+            assertArrayEquals(bytesOf(w), bytesOf(SafetensorsTorch.read(r, "w", 7)));
+            assertArrayEquals(bytesOf(w), bytesOf(SafetensorsTorch.read(r, "w", 13 * 9 * 8)));
+        }
+    }
+
+    @Test
     void rejectsUnsupportedTensors() {
         Path file = dir.resolve("bad.safetensors");
         Tensor complex = torch.empty(new long[] {2}, new TensorOptions(ScalarType.ComplexFloat), new MemoryFormatOptional());

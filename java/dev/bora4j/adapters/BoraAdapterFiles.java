@@ -1,0 +1,234 @@
+package dev.bora4j.adapters;
+
+import dev.bora4j.io.AtomicFiles;
+import dev.bora4j.io.SafetensorsReader;
+import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.nn.AdaptableLinear;
+import dev.bora4j.nn.BoraAdapter;
+import dev.bora4j.nn.BoraAdapters;
+import dev.bora4j.nn.BoraConfig;
+import dev.bora4j.nn.BoraConfig.Backend;
+import dev.bora4j.nn.BoraConfig.Mode;
+import dev.bora4j.nn.BoraInjector;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Saves and loads bora4j adapters as a PEFT-style folder: {@code adapter_config.json}
+ * ({@link AdapterConfigFile}, {@code "peft_type": "BORA"}) and {@code adapter_model.safetensors}
+ * ({@link AdapterKeys}: {@code base_model.model.<module>.lora_A.weight} [r, in],
+ * {@code .lora_B.weight} [out, r], {@code .bora_sigma} [b, b, r] in BORA mode, and extra tensors
+ * as {@code base_model.model.<name>}). Each file is replaced atomically; the weights are written
+ * before the config.
+ */
+public final class BoraAdapterFiles {
+
+    /** The weights file inside an adapter folder. */
+    public static final String WEIGHTS_FILE_NAME = "adapter_model.safetensors";
+
+    private BoraAdapterFiles() {
+    }
+
+    /** Saves {@code adapters} with no base model id, task type or extra tensors. */
+    public static void save(Path dir, BoraAdapters adapters) throws IOException {
+        save(dir, adapters, AdapterSaveOptions.none());
+    }
+
+    /** Saves {@code adapters} (and the options' extra tensors) into {@code dir}, creating it if needed. */
+    public static void save(Path dir, BoraAdapters adapters, AdapterSaveOptions options) throws IOException {
+        BoraConfig config = commonConfig(adapters);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
+            BoraAdapter a = e.getValue();
+            tensors.put(AdapterKeys.loraA(e.getKey()), a.loraA());
+            tensors.put(AdapterKeys.loraB(e.getKey()), a.loraB());
+            if (config.mode() == Mode.BORA) {
+                tensors.put(AdapterKeys.sigma(e.getKey()), a.sigmaParameter());
+            }
+        }
+        putExtras(tensors, options);
+        AdapterConfigFile file = AdapterConfigFile.of(config, adapters.byModule().keySet(), options);
+        writeFolder(dir, tensors, file.toJson(), "BoRA adapter, " + config.mode() + " mode");
+    }
+
+    /** Loads the adapter in {@code dir} onto {@code model}, computing on {@link Backend#AUTO}. */
+    public static LoadedAdapter load(Path dir, Module model) throws IOException {
+        return load(dir, model, Backend.AUTO);
+    }
+
+    /**
+     * Injects adapters built from {@code dir}'s config into {@code model} (which must not have
+     * adapters yet) and copies the saved tensors in. Everything is checked before the model is
+     * changed: a file that does not fit leaves the model as it was.
+     *
+     * @throws AdapterFileException for a bad config, or tensors that do not fit the model (the
+     *     message names the module, the tensor and both shapes)
+     */
+    public static LoadedAdapter load(Path dir, Module model, Backend backend) throws IOException {
+        if (model == null || backend == null) {
+            throw new IllegalArgumentException("model and backend must not be null");
+        }
+        Path configPath = dir.resolve(AdapterConfigFile.FILE_NAME);
+        AdapterConfigFile cfg = AdapterConfigFile.read(configPath);
+        BoraConfig config;
+        try {
+            config = cfg.toBoraConfig(backend);
+        } catch (IllegalArgumentException e) {
+            throw new AdapterFileException(configPath + ": " + e.getMessage(), e);
+        }
+        ExpectedTensors expected = new ExpectedTensors();
+        List<String> targets = new ArrayList<>();
+        for (Map.Entry<String, AdaptableLinear> e : ModelModules.adaptableLinears(model).entrySet()) {
+            if (!config.matches(e.getKey())) {
+                continue;
+            }
+            AdaptableLinear al = e.getValue();
+            targets.add(e.getKey());
+            expected.addModule(e.getKey(), al.inFeatures(), al.outFeatures(), cfg.rank(), cfg.blocks(), cfg.mode(),
+                    al.base().weight().scalar_type());
+        }
+        if (targets.isEmpty()) {
+            throw new AdapterFileException(configPath + ": no AdaptableLinear module of the model matches"
+                    + " target_modules " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules())
+                    + "; the adapter was saved for another model");
+        }
+        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
+            List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
+            Map<String, Tensor> extras = readExtras(reader, extraNames);
+            BoraAdapters adapters = BoraInjector.inject(model, config);
+            if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
+                throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
+                        + " differ from the modules checked " + targets);
+            }
+            copyInto(reader, adapters, cfg.mode());
+            return new LoadedAdapter(cfg, adapters, extras);
+        }
+    }
+
+    /**
+     * Copies the tensors in {@code dir} into adapters that are already attached (for example to
+     * go back to a checkpoint), after checking that the config agrees with theirs. Returns the
+     * extra tensors.
+     */
+    public static Map<String, Tensor> loadInto(Path dir, BoraAdapters adapters) throws IOException {
+        BoraConfig config = commonConfig(adapters);
+        Path configPath = dir.resolve(AdapterConfigFile.FILE_NAME);
+        AdapterConfigFile cfg = AdapterConfigFile.read(configPath);
+        requireSame(configPath, "r", cfg.rank(), config.rank());
+        requireSame(configPath, "bora_blocks", cfg.blocks(), config.blocks());
+        requireSame(configPath, "bora_mode", cfg.mode(), config.mode());
+        if (config.mode() == Mode.BORA) {
+            requireSame(configPath, "bora_sigma", cfg.sigma(), config.sigma());
+        }
+        requireSame(configPath, "lora_alpha", cfg.alpha(), config.alpha());
+        requireSame(configPath, "use_rslora", cfg.rsLora(), config.rsLora());
+        ExpectedTensors expected = new ExpectedTensors();
+        for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
+            BoraAdapter a = e.getValue();
+            if (a.isMerged()) {
+                throw new IllegalStateException("adapter of '" + e.getKey() + "' is merged into its base weight;"
+                        + " call unmerge() before loading new adapter tensors");
+            }
+            expected.addModule(e.getKey(), a.loraA().size(1), a.loraB().size(0), config.rank(), config.blocks(),
+                    config.mode(), a.loraA().scalar_type());
+        }
+        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
+            List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
+            Map<String, Tensor> extras = readExtras(reader, extraNames);
+            copyInto(reader, adapters, config.mode());
+            return extras;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /** The one config all adapters share (one injection); IllegalArgumentException otherwise. */
+    static BoraConfig commonConfig(BoraAdapters adapters) {
+        if (adapters == null || adapters.byModule().isEmpty()) {
+            throw new IllegalArgumentException("no adapters to save or load: adapters must hold at least one");
+        }
+        BoraConfig config = null;
+        for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
+            BoraConfig c = e.getValue().config();
+            if (config == null) {
+                config = c;
+            } else if (c != config) {
+                throw new IllegalArgumentException("adapter of '" + e.getKey() + "' has config " + c + " but others"
+                        + " have " + config + "; an adapter folder holds adapters of one config");
+            }
+        }
+        return config;
+    }
+
+    /** Adds the options' extra tensors, refusing names that collide with adapter tensors. */
+    static void putExtras(Map<String, Tensor> tensors, AdapterSaveOptions options) {
+        for (Map.Entry<String, Tensor> e : options.extraTensors().entrySet()) {
+            String key = AdapterKeys.extra(e.getKey());
+            if (tensors.containsKey(key)) {
+                throw new IllegalArgumentException("extra tensor \"" + e.getKey() + "\" has the name of an adapter"
+                        + " tensor (" + key + ")");
+            }
+            tensors.put(key, e.getValue());
+        }
+    }
+
+    /** Writes the weights, then the config, each atomically. */
+    static void writeFolder(Path dir, Map<String, Tensor> tensors, String configJson, String description)
+            throws IOException {
+        Files.createDirectories(dir);
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("format", "pt");
+        metadata.put("bora4j_version", AdapterConfigFile.BORA4J_VERSION);
+        metadata.put("bora4j_content", description);
+        SafetensorsTorch.write(dir.resolve(WEIGHTS_FILE_NAME), tensors, metadata);
+        AtomicFiles.writeString(dir.resolve(AdapterConfigFile.FILE_NAME), configJson);
+    }
+
+    private static Map<String, Tensor> readExtras(SafetensorsReader reader, List<String> names) throws IOException {
+        Map<String, Tensor> extras = new LinkedHashMap<>();
+        for (String name : names) {
+            extras.put(name, SafetensorsTorch.read(reader, AdapterKeys.extra(name)));
+        }
+        return extras;
+    }
+
+    private static void copyInto(SafetensorsReader reader, BoraAdapters adapters, Mode mode) throws IOException {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
+                BoraAdapter a = e.getValue();
+                copy(reader, AdapterKeys.loraA(e.getKey()), a.loraA());
+                copy(reader, AdapterKeys.loraB(e.getKey()), a.loraB());
+                if (mode == Mode.BORA) {
+                    copy(reader, AdapterKeys.sigma(e.getKey()), a.sigmaParameter());
+                }
+            }
+        }
+    }
+
+    private static void copy(SafetensorsReader reader, String key, Tensor dst) throws IOException {
+        Tensor src = SafetensorsTorch.read(reader, key);
+        try {
+            dst.copy_(src);
+        } finally {
+            src.close();
+        }
+    }
+
+    private static void requireSame(Path file, String field, Object inFile, Object inAdapters)
+            throws AdapterFileException {
+        if (!inFile.equals(inAdapters)) {
+            throw new AdapterFileException(file + ": field \"" + field + "\" is " + inFile + " but the adapters"
+                    + " to load into have " + inAdapters + "; load onto a fresh model with load(dir, model)");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.bora4j.adapters;
+
+import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.nn.AdaptableLinear;
+import dev.bora4j.nn.BoraAdapter;
+import dev.bora4j.ops.BoraReference;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.StringVector;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The model's weights with every adapter merged in (W0 + s*dW), under the names of a model
+ * without adapters: an {@link AdaptableLinear}'s {@code <module>.base.weight} and
+ * {@code <module>.base.bias} become {@code <module>.weight} and {@code <module>.bias} (the
+ * original Linear's names), adapter parameters are left out, every other parameter keeps its
+ * name. Buffers are not included. The model in memory is not changed.
+ */
+public final class MergedWeights {
+
+
+    private MergedWeights() {
+    }
+
+    /** Writes the merged weights of {@code model} to {@code file} (safetensors, atomic). */
+    public static void export(Path file, Module model) throws IOException {
+        Map<String, Tensor> merged = compute(model);
+        try {
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", "pt");
+            metadata.put("bora4j_version", AdapterConfigFile.BORA4J_VERSION);
+            metadata.put("bora4j_content", "merged weights (W0 + s*dW for every adapted Linear)");
+            SafetensorsTorch.write(file, merged, metadata);
+        } finally {
+            merged.values().forEach(Tensor::close);
+        }
+    }
+
+    /** New tensors (copies) of the merged weights by name, in the model's parameter order. */
+    public static Map<String, Tensor> compute(Module model) {
+        if (model == null) {
+            throw new IllegalArgumentException("model must not be null");
+        }
+        Map<String, AdaptableLinear> linears = ModelModules.adaptableLinears(model);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        StringTensorDict params = model.named_parameters();
+        StringVector keys = params.keys();
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (long i = 0; i < keys.size(); i++) {
+                String name = keys.get(i).getString();
+                Tensor p = params.get(name);
+                String owner = ownerLinear(name, linears);
+                if (owner == null) {
+                    put(out, name, p.detach().clone());
+                    continue;
+                }
+                String prefix = owner.isEmpty() ? "" : owner + ".";
+                String local = name.substring(prefix.length());
+                if (local.startsWith(AdaptableLinear.ADAPTER_CHILD + ".")) {
+                    continue; // adapter parameters are merged into the weight, not exported
+                }
+                if (!local.startsWith("base.")) {
+                    put(out, name, p.detach().clone());
+                    continue;
+                }
+                String plain = prefix + local.substring("base.".length());
+                Tensor value = p.detach().clone();
+                if (local.equals("base.weight")) {
+                    addDelta(owner, linears.get(owner), value);
+                }
+                put(out, plain, value);
+            }
+        }
+        return out;
+    }
+
+    /** value += s*dW unless the adapter is already merged into the weight (then it holds W0 + s*dW). */
+    private static void addDelta(String name, AdaptableLinear al, Tensor value) {
+        if (al.adapter() == null) {
+            return;
+        }
+        if (!(al.adapter() instanceof BoraAdapter bora)) {
+            throw new IllegalArgumentException("module '" + name + "' carries a " + al.adapter().getClass()
+                    .getSimpleName() + ", which cannot be merged here; only BoraAdapter updates are merged");
+        }
+        if (bora.isMerged()) {
+            return;
+        }
+        // W0 + s*dW summed in float64 and rounded once, so the exported weight is the exact sum
+        // to the precision of its dtype
+        Tensor s = bora.sigma().to(ScalarType.Double);
+        Tensor dw = BoraReference.deltaWeight(bora.loraA().to(ScalarType.Double), bora.loraB().to(ScalarType.Double),
+                s, bora.scaling());
+        value.copy_(value.to(ScalarType.Double).add(dw));
+    }
+
+    private static String ownerLinear(String param, Map<String, AdaptableLinear> linears) {
+        for (String m : linears.keySet()) {
+            if (m.isEmpty() || param.startsWith(m + ".")) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    private static void put(Map<String, Tensor> out, String name, Tensor t) {
+        if (out.put(name, t) != null) {
+            throw new IllegalStateException("two parameters map to the merged name '" + name + "'; a module has"
+                    + " a parameter of that name besides an AdaptableLinear child");
+        }
+    }
+}

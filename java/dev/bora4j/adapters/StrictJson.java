@@ -1,0 +1,86 @@
+package dev.bora4j.adapters;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import java.io.IOException;
+import java.io.StringReader;
+import java.math.BigDecimal;
+import java.nio.file.Path;
+
+/**
+ * Parses a JSON config file strictly: one object, standard JSON only, nothing after it, and no key
+ * twice in an object (Gson's own tree parser is lenient and keeps the last of duplicate keys, which
+ * would let a file say two things at once).
+ */
+final class StrictJson {
+
+    private static final int MAX_DEPTH = 64;
+
+    private StrictJson() {
+    }
+
+    static JsonObject parseObject(String text, Path file) throws AdapterFileException {
+        try (JsonReader in = new JsonReader(new StringReader(text))) {
+            in.setStrictness(Strictness.STRICT);
+            if (in.peek() != JsonToken.BEGIN_OBJECT) {
+                throw new AdapterFileException(file + ": expected a JSON object, found " + in.peek());
+            }
+            JsonObject obj = read(in, file, 0).getAsJsonObject();
+            if (in.peek() != JsonToken.END_DOCUMENT) {
+                throw new AdapterFileException(file + ": unexpected content after the JSON object");
+            }
+            return obj;
+        } catch (AdapterFileException e) {
+            throw e;
+        } catch (IOException | IllegalStateException e) {
+            throw new AdapterFileException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonElement read(JsonReader in, Path file, int depth) throws IOException {
+        if (depth > MAX_DEPTH) {
+            throw new AdapterFileException(file + ": JSON nested deeper than " + MAX_DEPTH + " levels");
+        }
+        switch (in.peek()) {
+            case BEGIN_OBJECT: {
+                JsonObject obj = new JsonObject();
+                in.beginObject();
+                while (in.hasNext()) {
+                    String key = in.nextName();
+                    if (obj.has(key)) {
+                        throw new AdapterFileException(file + ": field \"" + key + "\" appears twice");
+                    }
+                    obj.add(key, read(in, file, depth + 1));
+                }
+                in.endObject();
+                return obj;
+            }
+            case BEGIN_ARRAY: {
+                JsonArray arr = new JsonArray();
+                in.beginArray();
+                while (in.hasNext()) {
+                    arr.add(read(in, file, depth + 1));
+                }
+                in.endArray();
+                return arr;
+            }
+            case STRING:
+                return new JsonPrimitive(in.nextString());
+            case NUMBER:
+                return new JsonPrimitive(new BigDecimal(in.nextString()));
+            case BOOLEAN:
+                return new JsonPrimitive(in.nextBoolean());
+            case NULL:
+                in.nextNull();
+                return JsonNull.INSTANCE;
+            default:
+                throw new AdapterFileException(file + ": unexpected JSON token " + in.peek());
+        }
+    }
+}

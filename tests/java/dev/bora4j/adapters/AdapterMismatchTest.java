@@ -1,0 +1,135 @@
+package dev.bora4j.adapters;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bora4j.TestModel;
+import dev.bora4j.TorchTesting;
+import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.nn.BoraAdapters;
+import dev.bora4j.nn.BoraConfig;
+import dev.bora4j.nn.BoraInjector;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Adapter files that do not fit the model are refused with messages naming module, tensor and shapes. */
+class AdapterMismatchTest {
+
+    @TempDir
+    Path dir;
+    Path weights;
+
+    @BeforeAll
+    static void init() {
+        TorchTesting.init();
+    }
+
+    @BeforeEach
+    void saveAdapterForHidden16() throws Exception {
+        torch.manual_seed(2);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model,
+                BoraConfig.builder().targetModules("proj").rank(2).blocks(4).build());
+        AdapterFixtures.randomize(adapters);
+        BoraAdapterFiles.save(dir, adapters);
+        weights = dir.resolve("adapter_model.safetensors");
+    }
+
+    private AdapterFileException loadFails(TestModel model) {
+        AdapterFileException e = assertThrows(AdapterFileException.class, () -> BoraAdapterFiles.load(dir, model));
+        assertNull(model.proj0.adapter(), "a failed load must leave the model without adapters");
+        assertTrue(model.proj0.base().weight().requires_grad(), "a failed load must not freeze the model");
+        return e;
+    }
+
+    @Test
+    void otherHiddenSizeNamesModuleAndBothShapes() {
+        AdapterFileException e = loadFails(new TestModel(8, 32, 4));
+        String m = e.getMessage();
+        assertTrue(m.contains("module 'blocks.0.proj'"), m);
+        assertTrue(m.contains("base_model.model.blocks.0.proj.lora_A.weight"), m);
+        assertTrue(m.contains("[2, 16] in the file"), m);
+        assertTrue(m.contains("needs [2, 32]"), m);
+        assertTrue(m.contains("in_features = 32"), m);
+        assertTrue(m.contains(weights.toString()), m);
+    }
+
+    @Test
+    void otherDtypeIsNamed() {
+        TestModel model = new TestModel(8, 16, 4);
+        model.to(ScalarType.Double, false);
+        AdapterFileException e = assertThrows(AdapterFileException.class, () -> BoraAdapterFiles.load(dir, model));
+        assertTrue(e.getMessage().contains("is F32 in the file but the model's weights are F64"), e.getMessage());
+        assertTrue(e.getMessage().contains("module 'blocks.0.proj'"), e.getMessage());
+    }
+
+    @Test
+    void missingTensorsAreListed() throws Exception {
+        rewrite(m -> m.remove("base_model.model.blocks.1.proj.bora_sigma"));
+        AdapterFileException e = loadFails(new TestModel(8, 16, 4));
+        assertTrue(e.getMessage().contains("missing 1 tensor(s) [base_model.model.blocks.1.proj.bora_sigma]"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("[blocks.1.proj]"), e.getMessage());
+    }
+
+    @Test
+    void unexpectedTensorsAreListed() throws Exception {
+        rewrite(m -> m.put("base_model.model.pre.lora_A.weight", torch.zeros(2, 8)));
+        AdapterFileException e = loadFails(new TestModel(8, 16, 4));
+        assertTrue(e.getMessage().contains("unexpected tensor(s) [base_model.model.pre.lora_A.weight]"),
+                e.getMessage());
+    }
+
+    @Test
+    void wrongSigmaShapeIsNamed() throws Exception {
+        rewrite(m -> m.put("base_model.model.blocks.0.proj.bora_sigma", torch.zeros(2, 2, 2)));
+        AdapterFileException e = loadFails(new TestModel(8, 16, 4));
+        assertTrue(e.getMessage().contains("[2, 2, 2] in the file but the model needs [4, 4, 2] (b = 4, r = 2)"),
+                e.getMessage());
+    }
+
+    @Test
+    void modelWithoutMatchingModulesIsRefused() throws Exception {
+        String json = Files.readString(dir.resolve("adapter_config.json"));
+        Files.writeString(dir.resolve("adapter_config.json"), json.replace("\"proj\"", "\"query\""));
+        AdapterFileException e = loadFails(new TestModel(8, 16, 4));
+        assertTrue(e.getMessage().contains("no AdaptableLinear module of the model matches target_modules [query]"),
+                e.getMessage());
+    }
+
+    @Test
+    void loadIntoAdaptersOfAnotherConfigNamesTheField() {
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters other = BoraInjector.inject(model,
+                BoraConfig.builder().targetModules("proj").rank(4).blocks(4).build());
+        AdapterFileException e = assertThrows(AdapterFileException.class,
+                () -> BoraAdapterFiles.loadInto(dir, other));
+        assertTrue(e.getMessage().contains("field \"r\" is 2 but the adapters to load into have 4"), e.getMessage());
+    }
+
+    @Test
+    void modelThatAlreadyHasAdaptersIsRefused() {
+        TestModel model = new TestModel(8, 16, 4);
+        BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2).blocks(4).build());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BoraAdapterFiles.load(dir, model));
+        assertTrue(e.getMessage().contains("already has an adapter"), e.getMessage());
+    }
+
+    private void rewrite(java.util.function.Consumer<Map<String, Tensor>> change) throws Exception {
+        Map<String, Tensor> m = new LinkedHashMap<>(SafetensorsTorch.readAll(weights));
+        change.accept(m);
+        SafetensorsTorch.write(weights, m, Map.of("format", "pt"));
+    }
+}

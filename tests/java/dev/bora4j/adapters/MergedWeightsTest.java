@@ -1,0 +1,90 @@
+package dev.bora4j.adapters;
+
+import static dev.bora4j.TorchTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bora4j.TestModel;
+import dev.bora4j.TorchTesting;
+import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.nn.BoraAdapters;
+import dev.bora4j.nn.BoraConfig;
+import dev.bora4j.nn.BoraInjector;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Merged weights, loaded into plain Linear layers, reproduce the adapted model; the model is unchanged. */
+class MergedWeightsTest {
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void init() {
+        TorchTesting.init();
+    }
+
+    static Stream<BoraConfig.Builder> kinds() {
+        return AdapterFixtures.kinds();
+    }
+
+    static LinearImpl plainLinear(Map<String, Tensor> w, String name) {
+        Tensor weight = w.get(name + ".weight");
+        LinearImpl l = new LinearImpl(weight.size(1), weight.size(0));
+        try (NoGradGuard ng = new NoGradGuard()) {
+            l.weight().copy_(weight);
+            l.bias().copy_(w.get(name + ".bias"));
+        }
+        return l;
+    }
+
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void mergedWeightsReproduceTheAdaptedModel(BoraConfig.Builder kind) throws Exception {
+        torch.manual_seed(23);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, kind.targetModules("proj", "head").build());
+        AdapterFixtures.randomize(adapters);
+        Tensor w0 = model.proj1.base().weight().clone();
+        Path file = dir.resolve("model.safetensors");
+        MergedWeights.export(file, model);
+
+        Map<String, Tensor> w = SafetensorsTorch.readAll(file);
+        assertEquals(List.of("pre.bias", "pre.weight", "blocks.0.proj.bias", "blocks.0.proj.weight",
+                "blocks.1.proj.bias", "blocks.1.proj.weight", "head.bias", "head.weight").stream().sorted().toList(),
+                w.keySet().stream().sorted().toList());
+        LinearImpl pre = plainLinear(w, "pre");
+        LinearImpl p0 = plainLinear(w, "blocks.0.proj");
+        LinearImpl p1 = plainLinear(w, "blocks.1.proj");
+        LinearImpl head = plainLinear(w, "head");
+        Tensor x = randn(ScalarType.Float, 6, 8);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            Tensor adapted = model.forward(x);
+            Tensor plain = head.forward(p1.forward(p0.forward(pre.forward(x).tanh()).tanh()).tanh());
+            double err = TorchTesting.relError(plain, adapted);
+            System.out.printf("merged weights %s: rel err %.3g%n", adapters.byModule().get("head").config(), err);
+            assertTrue(err < 1e-5, "merged weights vs adapted model: relative error " + err);
+            assertTrue(torch.equal(model.proj1.base().weight(), w0), "export changed the model's base weight");
+            assertFalse(adapters.byModule().get("head").isMerged(), "export left the adapters merged");
+            assertTrue(torch.equal(w.get("pre.weight"), model.pre.weight()), "unadapted weights are copied as is");
+            assertTrue(TorchTesting.relError(w.get("blocks.1.proj.weight"), w0) > 1e-3, "the update was not merged");
+        }
+        // a model whose adapters are already merged exports the same weights
+        adapters.merge();
+        Map<String, Tensor> again = MergedWeights.compute(model);
+        adapters.unmerge();
+        TorchTesting.assertClose(again.get("head.weight"), w.get("head.weight"), 1e-6, "merged in place");
+    }
+}
