@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code bora4j}: the command line entry point. */
 @Command(name = "bora4j", mixinStandardHelpOptions = true, versionProvider = Bora4jCommand.Version.class,
         description = "Fine-tune neural networks with BoRA (Block Diversified Low-Rank Adaptation) on libtorch.",
-        subcommands = {FineTuneCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {FineTuneCommand.class, EvalCommand.class, MergeCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Bora4jCommand implements Runnable {
 
     @CommandLine.Spec

@@ -2,8 +2,9 @@ package dev.bora4j.train;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.bora4j.data.AcceptabilityDataset;
-import dev.bora4j.data.AcceptabilityDatasetBuilder;
+import dev.bora4j.adapters.AdapterSaveOptions;
+import dev.bora4j.adapters.BoraAdapterFiles;
+import dev.bora4j.adapters.LoraExport;
 import dev.bora4j.data.LabeledSentence;
 import dev.bora4j.data.Split;
 import dev.bora4j.io.AtomicFiles;
@@ -50,8 +51,6 @@ import java.util.Random;
  */
 public final class FineTuning {
 
-    private static final int CLASSES = 2;
-
     private final TrainingConfig cfg;
     private final PrintStream out;
     /** Steps whose loss is replaced by NaN: lets tests drive the non-finite guard through the real loop. */
@@ -73,18 +72,16 @@ public final class FineTuning {
         RunFiles files = new RunFiles(cfg.output);
 
         out.println("loading all-MiniLM-L6-v2 and the acceptability data ...");
-        MiniLmModel encoder = MiniLmModel.loadPretrained();
-        MiniLmTokenizer tokenizer = MiniLmTokenizer.load(cfg.maxLength);
-        AcceptabilityDataset data = AcceptabilityDatasetBuilder.languageToolEnglish(
-                text -> Arrays.toString(tokenizer.tokenIds(text)), cfg.dataSeed);
-        List<LabeledSentence> train = subset(data.get(Split.TRAIN), cfg.maxTrainExamples, cfg.dataSeed);
-        List<LabeledSentence> dev = subset(data.get(Split.DEV), cfg.maxEvalExamples, cfg.dataSeed);
-        List<LabeledSentence> test = subset(data.get(Split.TEST), cfg.maxEvalExamples, cfg.dataSeed);
-        out.printf("data: %d train, %d dev, %d test sentences%n%s", train.size(), dev.size(), test.size(),
-                data.balanceSummary());
+        AcceptabilityTask task = AcceptabilityTask.load(cfg.maxLength, cfg.dataSeed, out);
+        MiniLmTokenizer tokenizer = task.tokenizer();
+        List<LabeledSentence> train = task.split(Split.TRAIN, cfg.maxTrainExamples, cfg.dataSeed);
+        List<LabeledSentence> dev = task.split(Split.DEV, cfg.maxEvalExamples, cfg.dataSeed);
+        List<LabeledSentence> test = task.split(Split.TEST, cfg.maxEvalExamples, cfg.dataSeed);
+        out.printf("using %d train, %d dev, %d test sentences%n", train.size(), dev.size(), test.size());
 
         torch.manual_seed(cfg.seed);
-        SentenceClassifier model = new SentenceClassifier(encoder, CLASSES);
+        SentenceClassifier model = task.newClassifier();
+        MiniLmModel encoder = model.encoder();
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
         Map<String, Tensor> trainable = new LinkedHashMap<>(adapters.trainableParameters());
         for (Map.Entry<String, Tensor> e : headParameters(model).entrySet()) {
@@ -195,7 +192,7 @@ public final class FineTuning {
         out.printf("best dev: %s%ntest:     %s%n", devMetrics, testMetrics);
         FineTuningResult result = new FineTuningResult(step, skippedBefore + guard.skipped(), trainableCount,
                 devMetrics.accuracy(), devMetrics.mcc(), testMetrics.accuracy(), testMetrics.mcc(), secondsPerStep);
-        files.writeFinal(result, trainable, cfg);
+        files.writeFinal(result, adapters, headParameters(model), cfg);
         out.printf("wrote %s, %s, %s and %s%n", files.adapter, files.metrics, files.plot, files.summary);
         return result;
     }
@@ -359,16 +356,6 @@ public final class FineTuning {
         return out;
     }
 
-    /** At most {@code max} sentences (0: all), a seeded random subset so that every rule can appear. */
-    static List<LabeledSentence> subset(List<LabeledSentence> all, int max, long seed) {
-        if (max == 0 || max >= all.size()) {
-            return all;
-        }
-        List<LabeledSentence> copy = new ArrayList<>(all);
-        Collections.shuffle(copy, new Random(seed));
-        return List.copyOf(copy.subList(0, max));
-    }
-
     private static void loadInto(Path file, Map<String, Tensor> trainable) throws IOException {
         Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
         try (NoGradGuard g = new NoGradGuard()) {
@@ -388,6 +375,7 @@ public final class FineTuning {
         final Path metrics;
         final Path bestTensors;
         final Path adapter;
+        final Path loraExport;
         final Path plot;
         final Path summary;
 
@@ -396,6 +384,7 @@ public final class FineTuning {
             metrics = out.resolve("metrics.jsonl");
             bestTensors = out.resolve("best.safetensors");
             adapter = out.resolve("adapter");
+            loraExport = out.resolve("adapter-as-lora");
             plot = out.resolve("training.png");
             summary = out.resolve("summary.json");
         }
@@ -419,10 +408,16 @@ public final class FineTuning {
             AtomicFiles.writeString(metrics, kept.toString());
         }
 
-        void writeFinal(FineTuningResult result, Map<String, Tensor> trainable, TrainingConfig cfg) throws IOException {
-            Files.createDirectories(adapter);
-            SafetensorsTorch.write(adapter.resolve("adapter_model.safetensors"), trainable,
-                    Map.of("format", "pt", "method", cfg.method));
+        void writeFinal(FineTuningResult result, BoraAdapters adapters, Map<String, Tensor> head, TrainingConfig cfg)
+                throws IOException {
+            AdapterSaveOptions options = AdapterSaveOptions.baseModel(AcceptabilityTask.BASE_MODEL).withTaskType("SEQ_CLS");
+            for (Map.Entry<String, Tensor> e : head.entrySet()) {
+                options = options.withExtraTensor(e.getKey(), e.getValue());
+            }
+            BoraAdapterFiles.save(adapter, adapters, options);
+            if (!cfg.method.equals("lora")) {
+                LoraExport.export(loraExport, adapters, options);
+            }
             TrainingPlot chart = new TrainingPlot("accuracy", "mcc");
             for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
                 JsonObject o = JsonParser.parseString(line).getAsJsonObject();

@@ -69,6 +69,24 @@ class FineTuningTest {
         assertEquals(straight.testMcc(), summary.get("test_mcc").getAsDouble(), 0.0);
         assertTrue(lines(straightLog).stream().anyMatch(l -> l.startsWith("test:")), "prints the test metrics");
 
+        // The adapter folder alone reproduces the test metrics ('bora4j eval') ...
+        ClassificationMetrics reloaded = AdapterEvaluation.evaluate(straightDir.resolve("adapter"),
+                dev.bora4j.data.Split.TEST, 32, 64, 42, 128, new PrintStream(new ByteArrayOutputStream()));
+        assertEquals(straight.testAccuracy(), reloaded.accuracy(), 0.0);
+        assertEquals(straight.testMcc(), reloaded.mcc(), 0.0);
+        // ... and 'bora4j merge' writes merged weights and the exact LoRA export.
+        Path merged = dir.resolve("merged.safetensors");
+        assertEquals(0, Bora4jCommand.execute("merge", "--adapter", straightDir.resolve("adapter").toString(),
+                "--output", merged.toString(), "--lora", dir.resolve("lora").toString()));
+        try (dev.bora4j.io.SafetensorsReader r = dev.bora4j.io.SafetensorsReader.open(merged)) {
+            assertTrue(r.tensors().containsKey("bert.encoder.layer.0.attention.self.query.weight"), r.tensors().keySet().toString());
+            assertTrue(r.tensors().containsKey("classifier.weight"));
+        }
+        JsonObject loraConfig = JsonParser.parseString(
+                Files.readString(dir.resolve("lora").resolve("adapter_config.json"))).getAsJsonObject();
+        assertEquals("LORA", loraConfig.get("peft_type").getAsString());
+        assertEquals(32, loraConfig.get("r").getAsInt()); // b * r = 4 * 8
+
         // The same run in a child JVM, killed with SIGKILL right after its checkpoint at step 4 ...
         Path killedDir = dir.resolve("killed");
         List<String> command = new ArrayList<>(List.of(

@@ -1,0 +1,55 @@
+package dev.bora4j.train;
+
+import dev.bora4j.adapters.BoraAdapterFiles;
+import dev.bora4j.adapters.LoadedAdapter;
+import dev.bora4j.data.LabeledSentence;
+import dev.bora4j.data.Split;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/** Loads a trained adapter folder (with its classification head) onto MiniLM and evaluates it. */
+public final class AdapterEvaluation {
+
+    private AdapterEvaluation() {
+    }
+
+    /** The pretrained classifier with the adapter folder's adapters attached and its head loaded. */
+    public static SentenceClassifier load(AcceptabilityTask task, Path adapterDir) throws IOException {
+        SentenceClassifier model = task.newClassifier();
+        LoadedAdapter loaded = BoraAdapterFiles.load(adapterDir, model);
+        Map<String, Tensor> extra = loaded.extraTensors();
+        copyHead(adapterDir, extra, "classifier.weight", model.head().weight());
+        copyHead(adapterDir, extra, "classifier.bias", model.head().bias());
+        return model;
+    }
+
+    public static ClassificationMetrics evaluate(Path adapterDir, Split split, int maxLength, int maxExamples,
+                                                 long dataSeed, int batchSize, PrintStream out) throws IOException {
+        AcceptabilityTask task = AcceptabilityTask.load(maxLength, dataSeed, out);
+        SentenceClassifier model = load(task, adapterDir);
+        List<LabeledSentence> items = task.split(split, maxExamples, dataSeed);
+        return FineTuning.evaluate(model, task.tokenizer(), items, batchSize);
+    }
+
+    private static void copyHead(Path dir, Map<String, Tensor> extra, String name, Tensor target) throws IOException {
+        Tensor source = extra.get(name);
+        if (source == null) {
+            throw new IOException("adapter folder " + dir + " has no '" + name + "': it holds no classification head"
+                    + " (was it written by 'bora4j finetune'?)");
+        }
+        if (!Arrays.equals(source.sizes().vec().get(), target.sizes().vec().get())) {
+            throw new IOException("'" + name + "' in " + dir + " has shape " + Arrays.toString(source.sizes().vec().get())
+                    + ", the classifier needs " + Arrays.toString(target.sizes().vec().get()));
+        }
+        try (NoGradGuard g = new NoGradGuard()) {
+            target.copy_(source.to(target.scalar_type()));
+        }
+    }
+}
