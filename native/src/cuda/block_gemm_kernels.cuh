@@ -75,18 +75,28 @@ __global__ void __launch_bounds__(kThreads) project_kernel(ProjectParams p) {
         for (int64_t c0 = c_begin; c0 < c_end; c0 += KC) {
             __syncthreads();  // every thread is done with the previous chunk (or tile)
             if (p.vec_ok) {
-                for (int v = tid; v < BM * KC / V; v += kThreads) {
+                // All loads first, then the conversions and shared stores: the loads overlap.
+                constexpr int NV = BM * KC / V / kThreads;
+                static_assert(BM * KC / V % kThreads == 0, "whole vectors per thread");
+                uint4 raw[NV];
+#pragma unroll
+                for (int i = 0; i < NV; ++i) {
+                    const int v = tid + i * kThreads;
                     const int row = v / (KC / V), cv = (v % (KC / V)) * V;
                     const int64_t t = t0 + row, col = c0 + cv;
+                    raw[i] = (t < p.T && col < c_end)  // whole vector valid: c_end % V == 0
+                                 ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
+                                 : make_uint4(0u, 0u, 0u, 0u);
+                }
+#pragma unroll
+                for (int i = 0; i < NV; ++i) {
+                    const int v = tid + i * kThreads;
+                    const int row = v / (KC / V), cv = (v % (KC / V)) * V;
                     float f[V];
-                    if (t < p.T && col < c_end) {
-                        load_vec<T>(X + t * p.N + col, f);  // whole vector valid: c_end % V == 0
-                    } else {
+                    unpack_vec<T>(raw[i], f);
 #pragma unroll
-                        for (int e = 0; e < V; ++e) f[e] = 0.f;
-                    }
-#pragma unroll
-                    for (int e = 0; e < V; e += 4) sts4(&x_s[row * LDX + cv + e], f[e], f[e + 1], f[e + 2], f[e + 3]);
+                    for (int e = 0; e < V; e += 4)
+                        sts4(&x_s[row * LDX + cv + e], f[e], f[e + 1], f[e + 2], f[e + 3]);
                 }
             } else {
                 for (int e = tid; e < BM * KC; e += kThreads) {
@@ -228,23 +238,40 @@ __global__ void __launch_bounds__(kThreads) expand_kernel(ExpandParams p) {
                 }
             }
         }
+        if (p.vec_ok) {
+            // Issue every load of this thread's part of Y before the first store, so that the
+            // loads overlap (the compiler cannot prove that the stores do not alias them).
+            uint4 raw[TM][SLOTS];
 #pragma unroll
-        for (int a = 0; a < TM; ++a) {
-            const int64_t t = t0 + tg + 16 * a;
-            if (t >= p.T) continue;
+            for (int a = 0; a < TM; ++a)
 #pragma unroll
-            for (int s = 0; s < SLOTS; ++s) {
-                const int64_t col = c_begin + (s * 16 + cg) * V;
-                T* y = Y + t * p.N + col;
-                if (p.vec_ok) {
-                    if (col < c_end) {  // whole vector valid: c_end % V == 0
-                        float f[V];
-                        load_vec<T>(y, f);
+                for (int s = 0; s < SLOTS; ++s) {
+                    const int64_t t = t0 + tg + 16 * a, col = c_begin + (s * 16 + cg) * V;
+                    raw[a][s] = (t < p.T && col < c_end)  // whole vector valid: c_end % V == 0
+                                    ? *reinterpret_cast<const uint4*>(Y + t * p.N + col)
+                                    : make_uint4(0u, 0u, 0u, 0u);
+                }
 #pragma unroll
-                        for (int e = 0; e < V; ++e) f[e] += p.alpha * acc[a][s * V + e];
-                        store_vec<T>(y, f);
-                    }
-                } else {
+            for (int a = 0; a < TM; ++a)
+#pragma unroll
+                for (int s = 0; s < SLOTS; ++s) {
+                    const int64_t t = t0 + tg + 16 * a, col = c_begin + (s * 16 + cg) * V;
+                    if (t >= p.T || col >= c_end) continue;
+                    float f[V];
+                    unpack_vec<T>(raw[a][s], f);
+#pragma unroll
+                    for (int e = 0; e < V; ++e) f[e] += p.alpha * acc[a][s * V + e];
+                    *reinterpret_cast<uint4*>(Y + t * p.N + col) = pack_vec<T>(f);
+                }
+        } else {
+#pragma unroll
+            for (int a = 0; a < TM; ++a) {
+                const int64_t t = t0 + tg + 16 * a;
+                if (t >= p.T) continue;
+#pragma unroll
+                for (int s = 0; s < SLOTS; ++s) {
+                    const int64_t col = c_begin + (s * 16 + cg) * V;
+                    T* y = Y + t * p.N + col;
 #pragma unroll
                     for (int e = 0; e < V; ++e)
                         if (col + e < c_end) y[e] = from_float<T>(to_float(y[e]) + p.alpha * acc[a][s * V + e]);

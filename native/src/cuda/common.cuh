@@ -88,22 +88,20 @@ struct Vec {
     static constexpr int kN = 16 / static_cast<int>(sizeof(T));
 };
 
-// Loads the 16 bytes at p (16-byte aligned) as Vec<T>::kN floats.
+// Unpacks 16 bytes holding Vec<T>::kN elements of T into floats.
 template <class T>
-__device__ __forceinline__ void load_vec(const T* p, float* out);
+__device__ __forceinline__ void unpack_vec(const uint4& v, float* out);
 
 template <>
-__device__ __forceinline__ void load_vec<float>(const float* p, float* out) {
-    const float4 v = *reinterpret_cast<const float4*>(p);
-    out[0] = v.x;
-    out[1] = v.y;
-    out[2] = v.z;
-    out[3] = v.w;
+__device__ __forceinline__ void unpack_vec<float>(const uint4& v, float* out) {
+    out[0] = bits_to_float(v.x);
+    out[1] = bits_to_float(v.y);
+    out[2] = bits_to_float(v.z);
+    out[3] = bits_to_float(v.w);
 }
 
 template <>
-__device__ __forceinline__ void load_vec<__nv_bfloat16>(const __nv_bfloat16* p, float* out) {
-    const uint4 v = *reinterpret_cast<const uint4*>(p);
+__device__ __forceinline__ void unpack_vec<__nv_bfloat16>(const uint4& v, float* out) {
     const uint32_t w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
     for (int i = 0; i < 4; ++i) {  // little endian: element 2i is the low half
@@ -113,8 +111,7 @@ __device__ __forceinline__ void load_vec<__nv_bfloat16>(const __nv_bfloat16* p, 
 }
 
 template <>
-__device__ __forceinline__ void load_vec<__half>(const __half* p, float* out) {
-    const uint4 v = *reinterpret_cast<const uint4*>(p);
+__device__ __forceinline__ void unpack_vec<__half>(const uint4& v, float* out) {
     const uint32_t w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -123,29 +120,40 @@ __device__ __forceinline__ void load_vec<__half>(const __half* p, float* out) {
     }
 }
 
-// Stores Vec<T>::kN floats, rounded to T, as the 16 bytes at p (16-byte aligned).
+// Packs Vec<T>::kN floats, rounded to T, into 16 bytes.
 template <class T>
-__device__ __forceinline__ void store_vec(T* p, const float* in);
+__device__ __forceinline__ uint4 pack_vec(const float* in);
 
 template <>
-__device__ __forceinline__ void store_vec<float>(float* p, const float* in) {
-    *reinterpret_cast<float4*>(p) = make_float4(in[0], in[1], in[2], in[3]);
+__device__ __forceinline__ uint4 pack_vec<float>(const float* in) {
+    return make_uint4(float_to_bits(in[0]), float_to_bits(in[1]), float_to_bits(in[2]), float_to_bits(in[3]));
 }
 
 template <>
-__device__ __forceinline__ void store_vec<__nv_bfloat16>(__nv_bfloat16* p, const float* in) {
+__device__ __forceinline__ uint4 pack_vec<__nv_bfloat16>(const float* in) {
     uint32_t w[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) w[i] = float_to_bf16_bits(in[2 * i]) | (float_to_bf16_bits(in[2 * i + 1]) << 16);
-    *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+    return make_uint4(w[0], w[1], w[2], w[3]);
 }
 
 template <>
-__device__ __forceinline__ void store_vec<__half>(__half* p, const float* in) {
+__device__ __forceinline__ uint4 pack_vec<__half>(const float* in) {
     uint32_t w[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) w[i] = float_to_half_bits(in[2 * i]) | (float_to_half_bits(in[2 * i + 1]) << 16);
-    *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+    return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+// Loads / stores the 16 bytes at p (16-byte aligned) as Vec<T>::kN floats.
+template <class T>
+__device__ __forceinline__ void load_vec(const T* p, float* out) {
+    unpack_vec<T>(*reinterpret_cast<const uint4*>(p), out);
+}
+
+template <class T>
+__device__ __forceinline__ void store_vec(T* p, const float* in) {
+    *reinterpret_cast<uint4*>(p) = pack_vec<T>(in);
 }
 
 // 16-byte float loads/stores from shared memory (the address must be 16-byte aligned).

@@ -68,18 +68,28 @@ __global__ void __launch_bounds__(kThreads) wgrad_kernel(WgradParams p) {
         for (int64_t tc0 = t_begin; tc0 < t_end; tc0 += TC) {
             __syncthreads();  // previous chunk (or tile) fully consumed
             if (p.vec_ok) {
-                for (int v = tid; v < TC * BN / V; v += kThreads) {
+                // All loads first, then the conversions and shared stores: the loads overlap.
+                constexpr int NV = TC * BN / V / kThreads;
+                static_assert(TC * BN / V % kThreads == 0, "whole vectors per thread");
+                uint4 raw[NV];
+#pragma unroll
+                for (int i = 0; i < NV; ++i) {
+                    const int v = tid + i * kThreads;
                     const int row = v / (BN / V), cv = (v % (BN / V)) * V;
                     const int64_t t = tc0 + row, col = c_begin + cv;
+                    raw[i] = (t < t_end && col < c_end)  // whole vector valid: c_end % V == 0
+                                 ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
+                                 : make_uint4(0u, 0u, 0u, 0u);
+                }
+#pragma unroll
+                for (int i = 0; i < NV; ++i) {
+                    const int v = tid + i * kThreads;
+                    const int row = v / (BN / V), cv = (v % (BN / V)) * V;
                     float f[V];
-                    if (t < t_end && col < c_end) {
-                        load_vec<T>(X + t * p.N + col, f);
-                    } else {
+                    unpack_vec<T>(raw[i], f);
 #pragma unroll
-                        for (int e = 0; e < V; ++e) f[e] = 0.f;
-                    }
-#pragma unroll
-                    for (int e = 0; e < V; e += 4) sts4(&x_s[row * LDX + cv + e], f[e], f[e + 1], f[e + 2], f[e + 3]);
+                    for (int e = 0; e < V; e += 4)
+                        sts4(&x_s[row * LDX + cv + e], f[e], f[e + 1], f[e + 2], f[e + 3]);
                 }
             } else {
                 for (int e = tid; e < TC * BN; e += kThreads) {
