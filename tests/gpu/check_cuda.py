@@ -21,7 +21,7 @@ import bora_ctypes as bc
 from bora_ctypes import DEVICE_CPU, DEVICE_CUDA, DTYPE_F64, FLAG_ACCUMULATE, FLAG_DETERMINISTIC, FLAG_REFERENCE
 
 GUARD = 256  # elements of guard zone on each side of every output buffer
-SENTINEL = 1234.5
+SENTINEL = -77.0  # exact in float32, bfloat16 and float16
 UNIT_ROUNDOFF = {torch.float32: 2.0 ** -24, torch.bfloat16: 2.0 ** -8, torch.float16: 2.0 ** -11}
 
 passed = 0

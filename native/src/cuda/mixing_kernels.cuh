@@ -18,7 +18,8 @@ namespace detail {
     reduce_splits_kernel(const float* __restrict__ part, int64_t nsplit, int64_t count, float* __restrict__ out) {
     for (int64_t e = blockIdx.x * int64_t(kThreads) + threadIdx.x; e < count; e += int64_t(gridDim.x) * kThreads) {
         float s = 0.f;
-        for (int64_t k = 0; k < nsplit; ++k) s += part[k * count + e];
+#pragma unroll 8
+        for (int64_t k = 0; k < nsplit; ++k) s += part[k * count + e];  // independent loads: unrolled, in flight together
         out[e] = s;
     }
 }

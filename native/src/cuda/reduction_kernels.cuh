@@ -160,6 +160,7 @@ __global__ void __launch_bounds__(kThreads) wgrad_kernel(WgradParams p) {
         const int64_t k = o % r, jj = (o / r) % b, i = o / (r * b);
         const int64_t t_end = min64((s + 1) * per_split, T_);
         float acc = 0.f;
+#pragma unroll 8
         for (int64_t t = s * per_split; t < t_end; ++t) acc += dV[(t * b + i) * r + k] * U[(t * b + jj) * r + k];
         part[e] = acc;
     }
@@ -175,7 +176,8 @@ __global__ void __launch_bounds__(kThreads) finalize_kernel(const float* __restr
     const int64_t count = rows * r;
     for (int64_t e = blockIdx.x * int64_t(kThreads) + threadIdx.x; e < count; e += int64_t(gridDim.x) * kThreads) {
         float s = 0.f;
-        for (int64_t k = 0; k < nsplit; ++k) s += part[k * count + e];
+#pragma unroll 8
+        for (int64_t k = 0; k < nsplit; ++k) s += part[k * count + e];  // independent loads: unrolled, in flight together
         const int64_t idx = (e / r) * o_srow + (e % r) * o_sk;
         float v = alpha * s;
         if (accumulate) v = to_float(out[idx]) + v;
