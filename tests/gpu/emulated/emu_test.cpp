@@ -64,21 +64,31 @@ int dtype_of<__half>() { return BORA_DTYPE_F16; }
 template <class T>
 double tolerance() { return sizeof(T) == 4 ? 1e-5 : (dtype_of<T>() == BORA_DTYPE_BF16 ? 8e-3 : 1e-3); }
 
-// A buffer with guard zones on both sides; `shift` elements moves the data off 16-byte alignment.
+// A buffer with guard zones on both sides; `shift` elements moves the data off 16-byte
+// alignment. With EMU_TIGHT=1 set there are no guard zones and the data ends exactly at the
+// end of its allocation, so that AddressSanitizer also sees out-of-bounds reads.
 constexpr int64_t kGuard = 64;
+inline bool tight() { return std::getenv("EMU_TIGHT") != nullptr; }
 template <class E>
 struct Buf {
     std::vector<unsigned char> raw;
     E* data = nullptr;
     int64_t count = 0;
-    Buf(int64_t n, int shift) : raw((n + 2 * kGuard + 16) * sizeof(E) + 64, 0xA5), count(n) {
+    int64_t guard = 0;
+    Buf(int64_t n, int shift) : count(n), guard(tight() ? 0 : kGuard) {
+        if (guard == 0) {
+            raw.assign((n + shift) * sizeof(E), 0xA5);  // operator new: 16-byte aligned
+            data = reinterpret_cast<E*>(raw.data()) + shift;
+            return;
+        }
+        raw.assign((n + 2 * guard + 16) * sizeof(E) + 64, 0xA5);
         uintptr_t base = (reinterpret_cast<uintptr_t>(raw.data()) + 63) & ~uintptr_t(63);
-        data = reinterpret_cast<E*>(base) + kGuard + shift;
+        data = reinterpret_cast<E*>(base) + guard + shift;
     }
     bool guards_intact() const {
-        const unsigned char* lo = reinterpret_cast<const unsigned char*>(data - kGuard);
+        const unsigned char* lo = reinterpret_cast<const unsigned char*>(data - guard);
         const unsigned char* hi = reinterpret_cast<const unsigned char*>(data + count);
-        for (size_t i = 0; i < kGuard * sizeof(E); ++i)
+        for (size_t i = 0; i < guard * sizeof(E); ++i)
             if (lo[i] != 0xA5 || hi[i] != 0xA5) return false;
         return true;
     }
