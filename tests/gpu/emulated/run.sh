@@ -9,11 +9,6 @@ OUT=${BORA_EMU_BUILD:-build-emu}
 mkdir -p "$OUT"
 FLAGS=(-std=c++17 -O1 -g -Wall -Wextra -Wno-unknown-pragmas -Wno-clobbered -DBORA_CUDA_EMULATE -Inative/include -Inative/src -Inative/src/cuda
        -Itests/gpu/emulated -I"$CUDA_HOME/include" ${BORA_EMU_FLAGS:-})
-objs=()
-for f in forward backward delta; do
-  g++ "${FLAGS[@]}" -x c++ -c "native/src/cuda/$f.cu" -o "$OUT/$f.o"
-  objs+=("$OUT/$f.o")
-done
-g++ "${FLAGS[@]}" tests/gpu/emulated/emu_test.cpp "${objs[@]}" -L"$CUDA_HOME/lib64" -lcudart_static -ldl -lpthread -lrt \
-  -o "$OUT/emu_test"
+g++ "${FLAGS[@]}" tests/gpu/emulated/emu_test.cpp tests/gpu/emulated/emu_kernels.cpp \
+  -L"$CUDA_HOME/lib64" -lcudart_static -ldl -lpthread -lrt -o "$OUT/emu_test"
 "$OUT/emu_test" "$@"
