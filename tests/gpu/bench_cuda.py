@@ -28,6 +28,16 @@ TARGETS = {"lora": 1.10, "eager": 0.5, "torch_lora": 1.0, "bandwidth": 0.70}
 
 
 def time_ms(fn, inner=20, outer=5, warmup=3):
+    """Median milliseconds per call; NaN (and a message) if the variant fails."""
+    try:
+        return _time_ms(fn, inner, outer, warmup)
+    except Exception as e:  # noqa: BLE001 - one failing variant must not lose the table
+        print(f"  variant failed: {type(e).__name__}: {e}", flush=True)
+        torch.cuda.synchronize()
+        return float("nan")
+
+
+def _time_ms(fn, inner, outer, warmup):
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
@@ -165,8 +175,12 @@ def main():
               ("MiniLM", 4096, 384, 384, 8, 4, torch.bfloat16)]
     results = []
     for name, T, n, m, r, b, dtype in shapes:
-        results.append(bench_shape(lib, name, T, n, m, r, b, dtype))
-        print(f"  measured {name} {str(dtype)[6:]}", flush=True)
+        try:
+            results.append(bench_shape(lib, name, T, n, m, r, b, dtype))
+            print(f"  measured {name} {str(dtype)[6:]}", flush=True)
+        except Exception as e:  # noqa: BLE001 - keep the other shapes
+            print(f"  {name} {str(dtype)[6:]} failed: {type(e).__name__}: {e}", flush=True)
+        torch.cuda.empty_cache()
 
     lines = [f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__} (CUDA {torch.version.cuda}), "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",

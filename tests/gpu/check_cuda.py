@@ -291,6 +291,14 @@ def run_bad_inputs(lib):
     check(fwd() == 0, f"valid call after bad inputs: {lib.last_error()}")
 
 
+def guarded(what, fn, *args):
+    """Runs one check; an exception counts as a failure and the remaining checks still run."""
+    try:
+        fn(*args)
+    except Exception as e:  # noqa: BLE001 - report every kind of failure and go on
+        check(False, f"{what}: {type(e).__name__}: {e}")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -318,14 +326,14 @@ def main():
         t0 = time.time()
         for (T, n, m, r, b) in shapes:
             for shift in (0, 1):
-                run_case(lib, T, n, m, r, b, dtype, shift, k % 4, side if k % 2 else default, gen)
+                guarded("case", run_case, lib, T, n, m, r, b, dtype, shift, k % 4, side if k % 2 else default, gen)
                 k += 1
-            run_delta(lib, n, m, r, b, dtype, k % 2, gen)
-        run_determinism(lib, 1000, 512, 384, 16, 8, dtype, gen)
-        run_determinism(lib, 333, 256, 256, 8, 1, dtype, gen)
+            guarded("delta", run_delta, lib, n, m, r, b, dtype, k % 2, gen)
+        guarded("determinism", run_determinism, lib, 1000, 512, 384, 16, 8, dtype, gen)
+        guarded("determinism", run_determinism, lib, 333, 256, 256, 8, 1, dtype, gen)
         print(f"  {str(dtype)[6:]}: done in {time.time() - t0:.1f}s, {passed} PASS / {failed} FAIL so far",
               flush=True)
-    run_bad_inputs(lib)
+    guarded("bad inputs", run_bad_inputs, lib)
     print(f"check_cuda: {passed} PASS, {failed} FAIL ({time.time() - t_start:.1f}s)")
     sys.exit(0 if failed == 0 else 1)
 
