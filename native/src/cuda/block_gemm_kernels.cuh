@@ -40,14 +40,15 @@ __global__ void __launch_bounds__(kThreads) project_kernel(ProjectParams p) {
     constexpr int KG = kThreads / G;       // column groups
     constexpr int CPG = KC / KG;           // columns per group per chunk
     constexpr int LDX = KC + 4;            // padded row: conflict-free float4 reads
+    constexpr int LDW = RS + 4;            // padded row: 4-way instead of 16-way conflicts storing A
     constexpr int V = Vec<T>::kN;
-    constexpr int STAGE = BM * LDX + KC * RS;
+    constexpr int STAGE = BM * LDX + KC * LDW;
     constexpr int RED = KG * BM * RS;
     static_assert(RS % RN == 0 && kThreads % G == 0 && CPG % 4 == 0, "tile shape");
     static_assert(KC % V == 0, "chunk must hold whole vectors");
     __shared__ __align__(16) float smem[STAGE > RED ? STAGE : RED];
     float* x_s = smem;                // [BM][LDX]
-    float* w_s = smem + BM * LDX;     // [KC][RS]
+    float* w_s = smem + BM * LDX;     // [KC][LDW]
     float* red = smem;                // [KG][BM][RS], reused after the chunk loop
 
     const T* __restrict__ X = static_cast<const T*>(p.X);
@@ -110,7 +111,7 @@ __global__ void __launch_bounds__(kThreads) project_kernel(ProjectParams p) {
                 if (p.w_sc == 1) { cc = e % KC; k = e / KC; }  // coalesced along columns
                 else { k = e % RS; cc = e / RS; }             // coalesced along ranks
                 const int64_t col = c0 + cc, kk = k0 + k;
-                w_s[cc * RS + k] = (col < c_end && kk < p.r) ? to_float(W[kk * p.w_sk + col * p.w_sc]) : 0.f;
+                w_s[cc * LDW + k] = (col < c_end && kk < p.r) ? to_float(W[kk * p.w_sk + col * p.w_sc]) : 0.f;
             }
             __syncthreads();
 #pragma unroll
@@ -120,7 +121,7 @@ __global__ void __launch_bounds__(kThreads) project_kernel(ProjectParams p) {
 #pragma unroll
                 for (int a = 0; a < TM; ++a) xv[a] = lds4(&x_s[(tg + 16 * a) * LDX + c]);
 #pragma unroll
-                for (int cc = 0; cc < 4; ++cc) wv[cc] = lds4(&w_s[(c + cc) * RS + rg * RN]);
+                for (int cc = 0; cc < 4; ++cc) wv[cc] = lds4(&w_s[(c + cc) * LDW + rg * RN]);
 #pragma unroll
                 for (int a = 0; a < TM; ++a) {
                     const float xs[4] = {xv[a].x, xv[a].y, xv[a].z, xv[a].w};
