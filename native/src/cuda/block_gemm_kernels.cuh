@@ -73,22 +73,27 @@ __global__ void __launch_bounds__(kThreads) project_kernel(ProjectParams p) {
 #pragma unroll
             for (int c = 0; c < RN; ++c) acc[a][c] = 0.f;
 
+        // Software pipelining: the 16-byte loads of chunk c0 + KC are issued right after chunk
+        // c0 is staged, so they are in flight while chunk c0 is multiplied.
+        constexpr int NV = BM * KC / V / kThreads;
+        static_assert(BM * KC / V % kThreads == 0, "whole vectors per thread");
+        uint4 raw[NV];
+        auto fetch = [&](int64_t c0) {
+#pragma unroll
+            for (int i = 0; i < NV; ++i) {
+                const int v = tid + i * kThreads;
+                const int row = v / (KC / V), cv = (v % (KC / V)) * V;
+                const int64_t t = t0 + row, col = c0 + cv;
+                raw[i] = (t < p.T && col < c_end)  // whole vector valid: c_end % V == 0
+                             ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
+                             : make_uint4(0u, 0u, 0u, 0u);
+            }
+        };
+        if (p.vec_ok) fetch(c_begin);
+
         for (int64_t c0 = c_begin; c0 < c_end; c0 += KC) {
             __syncthreads();  // every thread is done with the previous chunk (or tile)
             if (p.vec_ok) {
-                // All loads first, then the conversions and shared stores: the loads overlap.
-                constexpr int NV = BM * KC / V / kThreads;
-                static_assert(BM * KC / V % kThreads == 0, "whole vectors per thread");
-                uint4 raw[NV];
-#pragma unroll
-                for (int i = 0; i < NV; ++i) {
-                    const int v = tid + i * kThreads;
-                    const int row = v / (KC / V), cv = (v % (KC / V)) * V;
-                    const int64_t t = t0 + row, col = c0 + cv;
-                    raw[i] = (t < p.T && col < c_end)  // whole vector valid: c_end % V == 0
-                                 ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
-                                 : make_uint4(0u, 0u, 0u, 0u);
-                }
 #pragma unroll
                 for (int i = 0; i < NV; ++i) {
                     const int v = tid + i * kThreads;
@@ -114,6 +119,7 @@ __global__ void __launch_bounds__(kThreads) project_kernel(ProjectParams p) {
                 w_s[cc * LDW + k] = (col < c_end && kk < p.r) ? to_float(W[kk * p.w_sk + col * p.w_sc]) : 0.f;
             }
             __syncthreads();
+            if (p.vec_ok && c0 + KC < c_end) fetch(c0 + KC);
 #pragma unroll
             for (int q = 0; q < CPG; q += 4) {
                 const int c = g * CPG + q;

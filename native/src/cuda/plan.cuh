@@ -14,7 +14,12 @@ namespace detail {
 
 // Thread blocks we aim for per pass: several waves on a 132-SM GPU, so that the last
 // wave's tail is short, without cutting the reductions into needless pieces.
-constexpr int64_t kTargetBlocks = 1024;
+#if defined(BORA_CUDA_EMULATE)
+inline int64_t g_emu_target_blocks = 1024;  // tests lower it to get long chunk loops on small shapes
+inline int64_t target_blocks() { return g_emu_target_blocks; }
+#else
+constexpr int64_t target_blocks() { return 1024; }
+#endif
 
 // Columns of r handled by one thread block: 8, 16 or 32 (the kernels are templated on it).
 inline int rank_slab(int64_t r) { return r <= 8 ? 8 : (r <= 16 ? 16 : 32); }
@@ -40,7 +45,7 @@ inline ProjectPlan plan_project(int64_t T, int64_t N, int64_t b, int64_t r) {
     pl.token_tiles = ceil_div(T, kProjectTokens);
     const int64_t chunks = ceil_div(N / b, kProjectChunk);
     const int64_t base = pl.token_tiles * b * pl.rslabs;
-    int64_t want = ceil_div(kTargetBlocks, base);
+    int64_t want = ceil_div(target_blocks(), base);
     want = max64(1, min64(want, chunks));
     const int64_t chunks_per_split = ceil_div(chunks, want);
     pl.nsplit = ceil_div(chunks, chunks_per_split);
@@ -71,7 +76,7 @@ inline WgradPlan plan_wgrad(int64_t T, int64_t N, int64_t b, int64_t r) {
     pl.col_tiles_per_block = ceil_div(N / b, kWgradCols);
     const int64_t chunks = ceil_div(T, kWgradChunk);
     const int64_t base = b * pl.col_tiles_per_block * pl.rslabs;
-    int64_t want = ceil_div(kTargetBlocks, base);
+    int64_t want = ceil_div(target_blocks(), base);
     want = max64(1, min64(min64(want, chunks), 32));
     const int64_t chunks_per_split = ceil_div(chunks, want);
     pl.tsplit = ceil_div(chunks, chunks_per_split);

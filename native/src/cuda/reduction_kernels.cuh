@@ -65,22 +65,27 @@ __global__ void __launch_bounds__(kThreads) wgrad_kernel(WgradParams p) {
 #pragma unroll
             for (int k = 0; k < RK; ++k) acc[c][k] = 0.f;
 
+        // Software pipelining: the 16-byte loads of chunk tc0 + TC are issued right after chunk
+        // tc0 is staged, so they are in flight while chunk tc0 is multiplied.
+        constexpr int NV = TC * BN / V / kThreads;
+        static_assert(TC * BN / V % kThreads == 0, "whole vectors per thread");
+        uint4 raw[NV];
+        auto fetch = [&](int64_t tc0) {
+#pragma unroll
+            for (int i = 0; i < NV; ++i) {
+                const int v = tid + i * kThreads;
+                const int row = v / (BN / V), cv = (v % (BN / V)) * V;
+                const int64_t t = tc0 + row, col = c_begin + cv;
+                raw[i] = (t < t_end && col < c_end)  // whole vector valid: c_end % V == 0
+                             ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
+                             : make_uint4(0u, 0u, 0u, 0u);
+            }
+        };
+        if (p.vec_ok) fetch(t_begin);
+
         for (int64_t tc0 = t_begin; tc0 < t_end; tc0 += TC) {
             __syncthreads();  // previous chunk (or tile) fully consumed
             if (p.vec_ok) {
-                // All loads first, then the conversions and shared stores: the loads overlap.
-                constexpr int NV = TC * BN / V / kThreads;
-                static_assert(TC * BN / V % kThreads == 0, "whole vectors per thread");
-                uint4 raw[NV];
-#pragma unroll
-                for (int i = 0; i < NV; ++i) {
-                    const int v = tid + i * kThreads;
-                    const int row = v / (BN / V), cv = (v % (BN / V)) * V;
-                    const int64_t t = tc0 + row, col = c_begin + cv;
-                    raw[i] = (t < t_end && col < c_end)  // whole vector valid: c_end % V == 0
-                                 ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
-                                 : make_uint4(0u, 0u, 0u, 0u);
-                }
 #pragma unroll
                 for (int i = 0; i < NV; ++i) {
                     const int v = tid + i * kThreads;
@@ -104,6 +109,7 @@ __global__ void __launch_bounds__(kThreads) wgrad_kernel(WgradParams p) {
                 p_s[e] = (t < t_end && kk < p.r) ? p.P[(t * p.b + j) * p.r + kk] : 0.f;
             }
             __syncthreads();
+            if (p.vec_ok && tc0 + TC < t_end) fetch(tc0 + TC);
 #pragma unroll 4
             for (int u = 0; u < TPG; ++u) {
                 const int row = g * TPG + u;

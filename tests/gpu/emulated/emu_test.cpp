@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "internal.cuh"  // also pulls in cuda_emu.h through common.cuh
 #include "common.cuh"
+#include "plan.cuh"
 
 namespace bora {
 void set_last_error(const char* fmt, ...) {
@@ -394,6 +395,11 @@ int main(int argc, char** argv) {
     emu::g_max_grid = 3;
     run_all<float>({{70, 96, 64, 8, 4}, {130, 256, 192, 16, 1}, {40, 48, 32, 33, 4}});
     emu::g_max_grid = 0;
+    // One split per column block and per token range: long chunk loops (software pipelining).
+    bora::cuda::detail::g_emu_target_blocks = 1;
+    run_all<float>({{70, 96, 64, 8, 4}, {130, 256, 192, 16, 1}, {100, 64, 128, 17, 2}});
+    run_all<__nv_bfloat16>({{130, 256, 192, 16, 1}, {200, 320, 96, 33, 2}});
+    bora::cuda::detail::g_emu_target_blocks = 1024;
     std::printf("emulated CUDA kernels: %d passed, %d failed (%lld barriers)\n", g_pass, g_fail, emu::g_barriers);
     return g_fail == 0 ? 0 : 1;
 }
