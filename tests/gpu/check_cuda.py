@@ -329,6 +329,9 @@ def main():
                 guarded("case", run_case, lib, T, n, m, r, b, dtype, shift, k % 4, side if k % 2 else default, gen)
                 k += 1
             guarded("delta", run_delta, lib, n, m, r, b, dtype, k % 2, gen)
+        # Large enough that each block walks several chunks (the software-pipelined loads).
+        guarded("case", run_case, lib, 8192, 1024, 512, 16, 2, dtype, 0, 0, default, gen)
+        guarded("case", run_case, lib, 2048, 4096, 4096, 16, 8, dtype, 0, 1, side, gen)
         guarded("determinism", run_determinism, lib, 1000, 512, 384, 16, 8, dtype, gen)
         guarded("determinism", run_determinism, lib, 333, 256, 256, 8, 1, dtype, gen)
         print(f"  {str(dtype)[6:]}: done in {time.time() - t0:.1f}s, {passed} PASS / {failed} FAIL so far",
