@@ -11,9 +11,10 @@ phase() { echo "=== [$(($(date +%s) - t0))s] $*"; }
 status=0
 
 phase "configure (build-gpu, Release, sm_90)"
+mkdir -p build-gpu
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DBORA_BUILD_BENCH=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
-  > build-gpu.configure.log 2>&1 || { cat build-gpu.configure.log; exit 1; }
-grep -iE "cuda|nvcc" build-gpu.configure.log || true
+  > build-gpu/configure.log 2>&1 || { cat build-gpu/configure.log; exit 1; }
+grep -E "^-- bora:" build-gpu/configure.log || true
 
 phase "build"
 cmake --build build-gpu -j16 2>&1 | tail -n 20
