@@ -114,7 +114,14 @@ int forward(const Tensors<E>& t, std::vector<E>& y, float* u_saved, float scale,
 }
 
 template <class E>
-int backward(const Tensors<E>& t, const float* u_saved, E* dA, E* dB, E* dS, E* dx, float scale, int flags) {
+struct Same {
+    using type = E;
+};
+
+// E is deduced from t only, so that nullptr can be passed for any gradient.
+template <class E>
+int backward(const Tensors<E>& t, const float* u_saved, typename Same<E>::type* dA, typename Same<E>::type* dB,
+             typename Same<E>::type* dS, typename Same<E>::type* dx, float scale, int flags) {
     return bora_backward(BORA_DEVICE_CPU, dtype_of<E>(), t.s.T, t.s.n, t.s.m, t.s.r, t.s.b, scale, t.G.data(),
                          t.x.data(), t.A.data(), t.B.data(), t.S.data(), u_saved, dA, dB, dS, dx, nullptr, 0,
                          nullptr, flags);
