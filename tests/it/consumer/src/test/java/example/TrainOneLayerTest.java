@@ -11,11 +11,13 @@ import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
 
 /** Trains one BoRA layer a few steps with the native kernels from the classifier jar. */
-public class TrainOneLayer {
+class TrainOneLayerTest {
 
-    public static void main(String[] args) {
+    @Test
+    void trainsOnNativeKernels() {
         torch.set_num_threads(1);
         torch.manual_seed(0);
         Module model = new Module();
