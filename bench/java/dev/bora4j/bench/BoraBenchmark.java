@@ -7,7 +7,6 @@ import dev.bora4j.ops.BoraReference;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BoolOptional;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
@@ -112,7 +111,7 @@ public class BoraBenchmark {
     /** BoraOps.forward on a 1 x 4 input: JNI plus the Java-side argument checks. */
     @Benchmark
     public void tinyNativeForward() {
-        try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+        try (PointerScope scope = new PointerScope()) {
             BoraOps.forward(tinyX, tinyA, tinyB, tinyS, tinyY, null, 1.0);
         }
     }
