@@ -25,12 +25,8 @@ class DropoutTest {
         TorchTesting.init();
     }
 
-    static java.util.stream.Stream<Backend> backends() {
-        return dev.bora4j.Backends.both();
-    }
-
     @ParameterizedTest
-    @MethodSource("backends")
+    @MethodSource("dev.bora4j.Backends#both")
     void dropoutOnAdapterPathOnly(Backend backend) {
         torch.manual_seed(4);
         Module model = new Module();

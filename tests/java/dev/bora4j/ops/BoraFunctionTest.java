@@ -184,7 +184,6 @@ class BoraFunctionTest {
     @Test
     void twoThousandStepsKeepNativeMemoryFlat() {
         TestModel[] m = twins(ScalarType.Float, SigmaParameterization.EXP_NORM, 9);
-        BoraAdapters adapters = null;
         List<Tensor> params = new ArrayList<>();
         for (AdaptableLinear l : new AdaptableLinear[] {m[0].proj0, m[0].proj1, m[0].head}) {
             BoraAdapter a = (BoraAdapter) l.adapter();
