@@ -105,29 +105,34 @@ BORA_ALWAYS_INLINE void tile_u(const Problem& p, int64_t rows, const Ac* xs, con
 }
 
 // The b x b mixing, vectorised over the rank: chunks of VEC (then VEC/2) lanes, then scalars.
-// Each kernel gets the lane offset k0 and a width it handles as one vector.
+// The body gets the lane offset k0 and a tag naming the vector type it handles the chunk with.
+template <class V>
+struct VecTag {
+    typedef V type;
+};
+
 template <class Ac, int VEC, class Body>
 BORA_ALWAYS_INLINE void for_rank_chunks(int64_t r, Body body) {
     typedef typename Vec<Ac, VEC>::type V;
     int64_t k0 = 0;
-    for (; k0 + VEC <= r; k0 += VEC) body(k0, V{});
+    for (; k0 + VEC <= r; k0 += VEC) body(k0, VecTag<V>{});
     if constexpr (VEC >= 4) {
         typedef typename Vec<Ac, VEC / 2>::type H;
         if (k0 + VEC / 2 <= r) {
-            body(k0, H{});
+            body(k0, VecTag<H>{});
             k0 += VEC / 2;
         }
     }
     typedef typename Vec<Ac, 1>::type S1;
-    for (; k0 < r; ++k0) body(k0, S1{});
+    for (; k0 < r; ++k0) body(k0, VecTag<S1>{});
 }
 
 // V[t, i, :] = sum_j S[i, j, :] * U[t, j, :].
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_mix(const Problem& p, int64_t rows, const Ac* S, const Ac* U, Ac* V) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto zero) __attribute__((always_inline)) {
-        typedef decltype(zero) W;
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
         for (int64_t t = 0; t < rows; ++t)
             for (int64_t i = 0; i < b; ++i) {
                 const Ac* s = S + i * b * r + k0;
@@ -143,8 +148,8 @@ BORA_ALWAYS_INLINE void tile_mix(const Problem& p, int64_t rows, const Ac* S, co
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_mix_t(const Problem& p, int64_t rows, const Ac* S, const Ac* dV, Ac* dU) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto zero) __attribute__((always_inline)) {
-        typedef decltype(zero) W;
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
         for (int64_t t = 0; t < rows; ++t)
             for (int64_t j = 0; j < b; ++j) {
                 const Ac* s = S + j * r + k0;
@@ -160,11 +165,11 @@ BORA_ALWAYS_INLINE void tile_mix_t(const Problem& p, int64_t rows, const Ac* S, 
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_ds(const Problem& p, int64_t rows, const Ac* dV, const Ac* U, Ac* dS) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto zero) __attribute__((always_inline)) {
-        typedef decltype(zero) W;
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
         for (int64_t i = 0; i < b; ++i)
             for (int64_t j = 0; j < b; ++j) {
-                W acc = zero;
+                W acc = W{};
                 const Ac* dv = dV + i * r + k0;
                 const Ac* u = U + j * r + k0;
                 for (int64_t t = 0; t < rows; ++t) acc += load_vec<W>(dv + t * br) * load_vec<W>(u + t * br);
