@@ -81,15 +81,19 @@ struct Timing {
 
 // Runs the variants round-robin (rotating the order each round); returns the median and the
 // minimum time of each (the minimum is the least disturbed run on a busy machine).
-Timing interleaved(const std::vector<std::function<void()>>& variants, int reps) {
+// per_round[v] (default 1): how many timed runs variant v gets in each round.
+Timing interleaved(const std::vector<std::function<void()>>& variants, int reps, std::vector<int> per_round = {}) {
+    per_round.resize(variants.size(), 1);
     std::vector<std::vector<double>> times(variants.size());
     for (auto& f : variants) f();  // warm-up: threads, page faults, caches
     for (int rep = 0; rep < reps; ++rep)
         for (size_t k = 0; k < variants.size(); ++k) {
             const size_t v = (k + size_t(rep)) % variants.size();
-            const double t0 = now_ms();
-            variants[v]();
-            times[v].push_back(now_ms() - t0);
+            for (int i = 0; i < per_round[v]; ++i) {
+                const double t0 = now_ms();
+                variants[v]();
+                times[v].push_back(now_ms() - t0);
+            }
         }
     Timing r;
     for (auto& t : times) {
@@ -106,15 +110,16 @@ void bench_shape(const Shape& shape, int reps) {
     std::printf("\n%s: T=%lld n=%lld m=%lld r=%lld b=%lld (fp32)\n", shape.name, (long long)shape.T,
                 (long long)shape.n, (long long)shape.m, (long long)shape.r, (long long)shape.b);
 
-    // The reference is single-threaded and slow: a few repetitions, interleaved with the
-    // optimised path at 1 thread.
+    // The reference is single-threaded and slow: a few rounds, each with one reference run
+    // and several optimised runs (1 thread), interleaved.
     bora_set_num_threads(1);
-    const int ref_reps = 3;
+    const int ref_reps = 5, fast_per_round = 5;
     const Timing tr = interleaved({[&] { bora.forward(BORA_FLAG_REFERENCE); }, [&] { bora.forward(0); },
                                    [&] { bora.backward(BORA_FLAG_REFERENCE); }, [&] { bora.backward(0); }},
-                                  ref_reps);
+                                  ref_reps, {1, fast_per_round, 1, fast_per_round});
     const auto& ref = tr.median;
-    std::printf("  optimised vs reference (median of %d, 1 thread):\n", ref_reps);
+    std::printf("  optimised vs reference, 1 thread (medians of %d reference and %d optimised runs):\n", ref_reps,
+                ref_reps * fast_per_round);
     std::printf("    %-18s %12s %12s %10s %12s\n", "op", "reference ms", "optimised ms", "speedup", "(of minima)");
     std::printf("    %-18s %12.2f %12.3f %9.1fx %11.1fx\n", "forward", ref[0], ref[1], ref[0] / ref[1],
                 tr.min[0] / tr.min[1]);
