@@ -96,38 +96,58 @@ BORA_ALWAYS_INLINE void tile_range(int64_t units, int64_t tile, int workers, int
     *last = t1 * tile < units ? t1 * tile : units;
 }
 
+// A block-diagonal product, C_j (+)= alpha * X_j * P_j for every block j, walked in chunks
+// of 8 rows with all blocks of a chunk done together: the rows of X and C are then read
+// and written contiguously (as one wide product would), not once per block.
+template <class Ac, int VEC>
+BORA_ALWAYS_INLINE void block_gemm(int64_t rows, int64_t blocks, int64_t N, int64_t K, const Ac* X, int64_t ldx,
+                                   int64_t x_block, const Ac* P, int64_t ldp, int64_t p_block, Ac* C, int64_t ldc,
+                                   int64_t c_block, Ac alpha, bool accumulate) {
+    constexpr int64_t kRowChunk = 8;
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+        const int64_t mr = rows - i0 < kRowChunk ? rows - i0 : kRowChunk;
+        for (int64_t j = 0; j < blocks; ++j)
+            gemm<Ac, VEC>(mr, N, K, X + i0 * ldx + j * x_block, ldx, 1, P + j * p_block, ldp,
+                          C + i0 * ldc + j * c_block, ldc, alpha, accumulate);
+    }
+}
+
 // U[t, j, :] = A_j x[t, j-block] for the rows of one tile.
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_u(const Problem& p, int64_t rows, const Ac* xs, const Ac* At, Ac* U) {
-    const int64_t n = p.n, r = p.r, b = p.b, nb = p.nb(), br = b * r;
-    for (int64_t j = 0; j < b; ++j)
-        gemm<Ac, VEC>(rows, r, nb, xs + j * nb, n, 1, At + j * nb * r, r, U + j * r, br, Ac(1), false);
+    const int64_t n = p.n, r = p.r, b = p.b, nb = p.nb();
+    block_gemm<Ac, VEC>(rows, b, r, nb, xs, n, nb, At, r, nb * r, U, b * r, r, Ac(1), false);
 }
 
 // The b x b mixing, vectorised over the rank: chunks of VEC (then VEC/2) lanes, then scalars.
-// Each kernel gets the lane offset k0 and a width it handles as one vector.
+// The body gets the lane offset k0 and a tag naming the vector type it handles the chunk with.
+template <class V>
+struct VecTag {
+    typedef V type;
+};
+
 template <class Ac, int VEC, class Body>
 BORA_ALWAYS_INLINE void for_rank_chunks(int64_t r, Body body) {
     typedef typename Vec<Ac, VEC>::type V;
     int64_t k0 = 0;
-    for (; k0 + VEC <= r; k0 += VEC) body(k0, V{});
+    for (; k0 + VEC <= r; k0 += VEC) body(k0, VecTag<V>{});
     if constexpr (VEC >= 4) {
         typedef typename Vec<Ac, VEC / 2>::type H;
         if (k0 + VEC / 2 <= r) {
-            body(k0, H{});
+            body(k0, VecTag<H>{});
             k0 += VEC / 2;
         }
     }
     typedef typename Vec<Ac, 1>::type S1;
-    for (; k0 < r; ++k0) body(k0, S1{});
+    for (; k0 < r; ++k0) body(k0, VecTag<S1>{});
 }
 
 // V[t, i, :] = sum_j S[i, j, :] * U[t, j, :].
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_mix(const Problem& p, int64_t rows, const Ac* S, const Ac* U, Ac* V) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto zero) __attribute__((always_inline)) {
-        typedef decltype(zero) W;
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
         for (int64_t t = 0; t < rows; ++t)
             for (int64_t i = 0; i < b; ++i) {
                 const Ac* s = S + i * b * r + k0;
@@ -143,8 +163,8 @@ BORA_ALWAYS_INLINE void tile_mix(const Problem& p, int64_t rows, const Ac* S, co
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_mix_t(const Problem& p, int64_t rows, const Ac* S, const Ac* dV, Ac* dU) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto zero) __attribute__((always_inline)) {
-        typedef decltype(zero) W;
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
         for (int64_t t = 0; t < rows; ++t)
             for (int64_t j = 0; j < b; ++j) {
                 const Ac* s = S + j * r + k0;
@@ -160,11 +180,11 @@ BORA_ALWAYS_INLINE void tile_mix_t(const Problem& p, int64_t rows, const Ac* S, 
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_ds(const Problem& p, int64_t rows, const Ac* dV, const Ac* U, Ac* dS) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto zero) __attribute__((always_inline)) {
-        typedef decltype(zero) W;
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
         for (int64_t i = 0; i < b; ++i)
             for (int64_t j = 0; j < b; ++j) {
-                W acc = zero;
+                W acc = W{};
                 const Ac* dv = dV + i * r + k0;
                 const Ac* u = U + j * r + k0;
                 for (int64_t t = 0; t < rows; ++t) acc += load_vec<W>(dv + t * br) * load_vec<W>(u + t * br);
@@ -194,8 +214,7 @@ BORA_ALWAYS_INLINE void forward_worker(const Job<St>& J, int w) {
             ys = const_cast<Ac*>(load_rows<St>(J.y, t0, rows, m, s.obuf));
         else
             ys = J.y + t0 * m;
-        for (int64_t i = 0; i < b; ++i)
-            gemm<Ac, VEC>(rows, mb, r, s.V + i * r, br, 1, J.Bt + i * mb, m, ys + i * mb, m, Ac(p.scale), true);
+        block_gemm<Ac, VEC>(rows, b, mb, r, s.V, br, r, J.Bt, m, mb, ys, m, mb, Ac(p.scale), true);
         store_rows<St>(J.y, t0, rows, m, ys);
     }
 }

@@ -35,7 +35,7 @@ BORA_ALWAYS_INLINE V load_vec(const Ac* p) {
 }
 
 template <class V, class Ac>
-BORA_ALWAYS_INLINE void store_vec(Ac* p, V v) {
+BORA_ALWAYS_INLINE void store_vec(Ac* p, const V& v) {
     __builtin_memcpy(p, &v, sizeof v);
 }
 
