@@ -106,8 +106,8 @@ struct Params {
 
 // Element counts of one worker's scratch buffers (0: not needed).
 struct ScratchSizes {
-    int64_t xbuf = 0, gbuf = 0, obuf = 0, U = 0, V = 0, dV = 0, dU = 0, tr = 0, dA = 0, dBt = 0, dS = 0;
-    int64_t total() const { return xbuf + gbuf + obuf + U + V + dV + dU + tr + dA + dBt + dS; }
+    int64_t xbuf = 0, gbuf = 0, obuf = 0, U = 0, V = 0, dV = 0, dU = 0, dA = 0, dBt = 0, dS = 0;
+    int64_t total() const { return xbuf + gbuf + obuf + U + V + dV + dU + dA + dBt + dS; }
 };
 
 // One zero-initialised arena carved into per-worker buffers (zero: the partial sums start there).
@@ -130,7 +130,6 @@ struct Arena {
             s.V = take(z.V);
             s.dV = take(z.dV);
             s.dU = take(z.dU);
-            s.tr = take(z.tr);
             s.dA = take(z.dA);
             s.dBt = take(z.dBt);
             s.dS = take(z.dS);
@@ -217,8 +216,7 @@ int backward_t(const Problem& p, const BackwardArgs& a, int threads) {
     z.U = tb;
     z.V = J.want_dB ? tb : 0;
     z.dV = tb;
-    z.dU = tb;
-    z.tr = tb;
+    z.dU = J.want_dA || J.want_dx ? tb : 0;
     z.dA = J.want_dA ? p.r * p.n : 0;
     z.dBt = J.want_dB ? p.r * p.m : 0;
     z.dS = J.want_dS ? p.b * p.b * p.r : 0;

@@ -35,7 +35,6 @@ struct Scratch {
     Ac* V;      // tile V
     Ac* dV;     // tile dV
     Ac* dU;     // tile dU
-    Ac* tr;     // a transposed (b*r x tile) copy of V or dU
     Ac* dA;     // partial dA (r x n)
     Ac* dBt;    // partial dB, transposed (r x m)
     Ac* dS;     // partial dS (b x b x r)
@@ -97,50 +96,102 @@ BORA_ALWAYS_INLINE void tile_range(int64_t units, int64_t tile, int workers, int
     *last = t1 * tile < units ? t1 * tile : units;
 }
 
+// A block-diagonal product, C_j (+)= alpha * X_j * P_j for every block j, walked in chunks
+// of 8 rows with all blocks of a chunk done together: the rows of X and C are then read
+// and written contiguously (as one wide product would), not once per block.
+template <class Ac, int VEC>
+BORA_ALWAYS_INLINE void block_gemm(int64_t rows, int64_t blocks, int64_t N, int64_t K, const Ac* X, int64_t ldx,
+                                   int64_t x_block, const Ac* P, int64_t ldp, int64_t p_block, Ac* C, int64_t ldc,
+                                   int64_t c_block, Ac alpha, bool accumulate) {
+    constexpr int64_t kRowChunk = 8;
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+        const int64_t mr = rows - i0 < kRowChunk ? rows - i0 : kRowChunk;
+        for (int64_t j = 0; j < blocks; ++j)
+            gemm<Ac, VEC>(mr, N, K, X + i0 * ldx + j * x_block, ldx, 1, P + j * p_block, ldp,
+                          C + i0 * ldc + j * c_block, ldc, alpha, accumulate);
+    }
+}
+
 // U[t, j, :] = A_j x[t, j-block] for the rows of one tile.
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_u(const Problem& p, int64_t rows, const Ac* xs, const Ac* At, Ac* U) {
-    const int64_t n = p.n, r = p.r, b = p.b, nb = p.nb(), br = b * r;
-    for (int64_t j = 0; j < b; ++j)
-        gemm<Ac, VEC>(rows, r, nb, xs + j * nb, n, At + j * nb * r, r, U + j * r, br, Ac(1), false);
+    const int64_t n = p.n, r = p.r, b = p.b, nb = p.nb();
+    block_gemm<Ac, VEC>(rows, b, r, nb, xs, n, nb, At, r, nb * r, U, b * r, r, Ac(1), false);
+}
+
+// The b x b mixing, vectorised over the rank: chunks of VEC (then VEC/2) lanes, then scalars.
+// The body gets the lane offset k0 and a tag naming the vector type it handles the chunk with.
+template <class V>
+struct VecTag {
+    typedef V type;
+};
+
+template <class Ac, int VEC, class Body>
+BORA_ALWAYS_INLINE void for_rank_chunks(int64_t r, Body body) {
+    typedef typename Vec<Ac, VEC>::type V;
+    int64_t k0 = 0;
+    for (; k0 + VEC <= r; k0 += VEC) body(k0, VecTag<V>{});
+    if constexpr (VEC >= 4) {
+        typedef typename Vec<Ac, VEC / 2>::type H;
+        if (k0 + VEC / 2 <= r) {
+            body(k0, VecTag<H>{});
+            k0 += VEC / 2;
+        }
+    }
+    typedef typename Vec<Ac, 1>::type S1;
+    for (; k0 < r; ++k0) body(k0, VecTag<S1>{});
 }
 
 // V[t, i, :] = sum_j S[i, j, :] * U[t, j, :].
-template <class Ac>
+template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_mix(const Problem& p, int64_t rows, const Ac* S, const Ac* U, Ac* V) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for (int64_t t = 0; t < rows; ++t) {
-        const Ac* __restrict u = U + t * br;
-        for (int64_t i = 0; i < b; ++i) {
-            Ac* __restrict v = V + t * br + i * r;
-            const Ac* __restrict s = S + i * b * r;
-            for (int64_t k = 0; k < r; ++k) v[k] = s[k] * u[k];
-            for (int64_t j = 1; j < b; ++j)
-                for (int64_t k = 0; k < r; ++k) v[k] += s[j * r + k] * u[j * r + k];
-        }
-    }
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
+        for (int64_t t = 0; t < rows; ++t)
+            for (int64_t i = 0; i < b; ++i) {
+                const Ac* s = S + i * b * r + k0;
+                const Ac* u = U + t * br + k0;
+                W acc = load_vec<W>(s) * load_vec<W>(u);
+                for (int64_t j = 1; j < b; ++j) acc += load_vec<W>(s + j * r) * load_vec<W>(u + j * r);
+                store_vec(V + t * br + i * r + k0, acc);
+            }
+    });
 }
 
 // dU[t, j, :] = sum_i S[i, j, :] * dV[t, i, :] (the transpose of tile_mix).
-template <class Ac>
+template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_mix_t(const Problem& p, int64_t rows, const Ac* S, const Ac* dV, Ac* dU) {
     const int64_t r = p.r, b = p.b, br = b * r;
-    for (int64_t t = 0; t < rows; ++t) {
-        const Ac* __restrict dv = dV + t * br;
-        for (int64_t j = 0; j < b; ++j) {
-            Ac* __restrict du = dU + t * br + j * r;
-            for (int64_t k = 0; k < r; ++k) du[k] = S[j * r + k] * dv[k];
-            for (int64_t i = 1; i < b; ++i)
-                for (int64_t k = 0; k < r; ++k) du[k] += S[(i * b + j) * r + k] * dv[i * r + k];
-        }
-    }
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
+        for (int64_t t = 0; t < rows; ++t)
+            for (int64_t j = 0; j < b; ++j) {
+                const Ac* s = S + j * r + k0;
+                const Ac* dv = dV + t * br + k0;
+                W acc = load_vec<W>(s) * load_vec<W>(dv);
+                for (int64_t i = 1; i < b; ++i) acc += load_vec<W>(s + i * b * r) * load_vec<W>(dv + i * r);
+                store_vec(dU + t * br + j * r + k0, acc);
+            }
+    });
 }
 
-// out (cols x rows) = in (rows x cols)^T.
-template <class Ac>
-BORA_ALWAYS_INLINE void transpose(int64_t rows, int64_t cols, const Ac* in, Ac* out) {
-    for (int64_t t = 0; t < rows; ++t)
-        for (int64_t q = 0; q < cols; ++q) out[q * rows + t] = in[t * cols + q];
+// dS[i, j, :] += sum_t dV[t, i, :] * U[t, j, :], the token sum kept in a register.
+template <class Ac, int VEC>
+BORA_ALWAYS_INLINE void tile_ds(const Problem& p, int64_t rows, const Ac* dV, const Ac* U, Ac* dS) {
+    const int64_t r = p.r, b = p.b, br = b * r;
+    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
+        typedef typename decltype(tag)::type W;
+        for (int64_t i = 0; i < b; ++i)
+            for (int64_t j = 0; j < b; ++j) {
+                W acc = W{};
+                const Ac* dv = dV + i * r + k0;
+                const Ac* u = U + j * r + k0;
+                for (int64_t t = 0; t < rows; ++t) acc += load_vec<W>(dv + t * br) * load_vec<W>(u + t * br);
+                Ac* d = dS + (i * b + j) * r + k0;
+                store_vec(d, load_vec<W>(d) + acc);
+            }
+    });
 }
 
 template <class St, int VEC>
@@ -157,14 +208,13 @@ BORA_ALWAYS_INLINE void forward_worker(const Job<St>& J, int w) {
         tile_u<Ac, VEC>(p, rows, xs, J.At, s.U);
         if (J.u_out)
             for (int64_t q = 0; q < rows * br; ++q) J.u_out[t0 * br + q] = float(s.U[q]);
-        tile_mix<Ac>(p, rows, J.S, s.U, s.V);
+        tile_mix<Ac, VEC>(p, rows, J.S, s.U, s.V);
         Ac* ys;
         if constexpr (kConverts<St>)
             ys = const_cast<Ac*>(load_rows<St>(J.y, t0, rows, m, s.obuf));
         else
             ys = J.y + t0 * m;
-        for (int64_t i = 0; i < b; ++i)
-            gemm<Ac, VEC>(rows, mb, r, s.V + i * r, br, J.Bt + i * mb, m, ys + i * mb, m, Ac(p.scale), true);
+        block_gemm<Ac, VEC>(rows, b, mb, r, s.V, br, r, J.Bt, m, mb, ys, m, mb, Ac(p.scale), true);
         store_rows<St>(J.y, t0, rows, m, ys);
     }
 }
@@ -196,30 +246,18 @@ BORA_ALWAYS_INLINE void backward_worker(const Job<St>& J, int w) {
         }
         // dV[t, i, :] = s * B_i^T G[t, i-block]
         for (int64_t i = 0; i < b; ++i)
-            gemm<Ac, VEC>(rows, r, mb, gs + i * mb, m, J.Bp + i * mb * r, r, s.dV + i * r, br, Ac(p.scale), false);
+            gemm<Ac, VEC>(rows, r, mb, gs + i * mb, m, 1, J.Bp + i * mb * r, r, s.dV + i * r, br, Ac(p.scale), false);
         if (J.want_dB) {  // dB_i^T += V_i^T G_i (the scale is applied once, in the reduction)
-            tile_mix<Ac>(p, rows, J.S, U, s.V);
-            transpose<Ac>(rows, br, s.V, s.tr);
-            for (int64_t i = 0; i < b; ++i)
-                gemm<Ac, VEC>(r, mb, rows, s.tr + i * r * rows, rows, gs + i * mb, m, s.dBt + i * mb, m, Ac(1), true);
+            tile_mix<Ac, VEC>(p, rows, J.S, U, s.V);
+            for (int64_t i = 0; i < b; ++i)  // X = V_i^T: a transposed view of the tile's V
+                gemm<Ac, VEC>(r, mb, rows, s.V + i * r, 1, br, gs + i * mb, m, s.dBt + i * mb, m, Ac(1), true);
         }
-        if (J.want_dS) {  // dS[i, j, :] += dV[t, i, :] * U[t, j, :]
-            for (int64_t t = 0; t < rows; ++t) {
-                const Ac* __restrict dv = s.dV + t * br;
-                const Ac* __restrict u = U + t * br;
-                for (int64_t i = 0; i < b; ++i)
-                    for (int64_t j = 0; j < b; ++j) {
-                        Ac* __restrict d = s.dS + (i * b + j) * r;
-                        for (int64_t k = 0; k < r; ++k) d[k] += dv[i * r + k] * u[j * r + k];
-                    }
-            }
-        }
+        if (J.want_dS) tile_ds<Ac, VEC>(p, rows, s.dV, U, s.dS);
         if (!J.want_dA && !J.want_dx) continue;
-        tile_mix_t<Ac>(p, rows, J.S, s.dV, s.dU);
+        tile_mix_t<Ac, VEC>(p, rows, J.S, s.dV, s.dU);
         if (J.want_dA) {  // dA_j += dU_j^T x_j
-            transpose<Ac>(rows, br, s.dU, s.tr);
-            for (int64_t j = 0; j < b; ++j)
-                gemm<Ac, VEC>(r, nb, rows, s.tr + j * r * rows, rows, xs + j * nb, n, s.dA + j * nb, n, Ac(1), true);
+            for (int64_t j = 0; j < b; ++j)  // X = dU_j^T: a transposed view of the tile's dU
+                gemm<Ac, VEC>(r, nb, rows, s.dU + j * r, 1, br, xs + j * nb, n, s.dA + j * nb, n, Ac(1), true);
         }
         if (J.want_dx) {  // dx[t, j-block] += A_j^T dU[t, j, :]
             Ac* dxs;
@@ -228,7 +266,7 @@ BORA_ALWAYS_INLINE void backward_worker(const Job<St>& J, int w) {
             else
                 dxs = J.dx + t0 * n;
             for (int64_t j = 0; j < b; ++j)
-                gemm<Ac, VEC>(rows, nb, r, s.dU + j * r, br, J.Ap + j * nb, n, dxs + j * nb, n, Ac(1), true);
+                gemm<Ac, VEC>(rows, nb, r, s.dU + j * r, br, 1, J.Ap + j * nb, n, dxs + j * nb, n, Ac(1), true);
             store_rows<St>(J.dx, t0, rows, n, dxs);
         }
     }
@@ -261,7 +299,7 @@ BORA_ALWAYS_INLINE void delta_worker(const Job<St>& J, int w) {
             const Ac* __restrict sij = J.S + (i * b + j) * r;
             for (int64_t q = 0; q < rows; ++q)
                 for (int64_t k = 0; k < r; ++k) s.U[q * r + k] = J.Bp[(o + q) * r + k] * sij[k];
-            gemm<Ac, VEC>(rows, nb, r, s.U, r, J.Ap + j * nb, n, ws + j * nb, n, J.alpha, !J.overwrite);
+            gemm<Ac, VEC>(rows, nb, r, s.U, r, 1, J.Ap + j * nb, n, ws + j * nb, n, J.alpha, !J.overwrite);
         }
         store_rows<St>(J.W, o, rows, n, ws);
         o = end;

@@ -4,7 +4,6 @@ import static dev.bora4j.internal.BoraLibrary.*;
 
 import dev.bora4j.internal.BoraLibrary;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -16,6 +15,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * sees consistent pointers: same dtype (float32, float64, bfloat16 or float16), same device
  * (CPU, or CUDA when the library has it; CUDA calls run on torch's current stream), contiguous,
  * b dividing n and m. Inputs with leading batch dimensions [..., n] are read as T x n.
+ * The kernels see raw pointers, so autograd records nothing here and no NoGradGuard is needed
+ * (constructing one costs several microseconds through JavaCPP).
  */
 public final class BoraOps {
 
@@ -61,7 +62,7 @@ public final class BoraOps {
         if (t.is_cuda()) {
             return BoraLibrary.bora_cuda_available() == 1 && dtypeOf(t) != ScalarType.Double;
         }
-        return t.device().is_cpu();
+        return t.is_cpu();
     }
 
     // ----------------------------------------------------------------------------------------
@@ -77,16 +78,14 @@ public final class BoraOps {
         if (uSaved != null) {
             c.checkSaved(uSaved, sh);
         }
-        try (NoGradGuard ng = new NoGradGuard()) {
-            long[] ws = new long[1];
-            check(bora_forward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
-                    sh.blocks(), ws), "bora_forward_workspace_bytes");
-            Tensor work = c.workspace(x, ws[0]);
-            check(bora_forward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
-                    (float) scale, x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(), y.data_ptr(),
-                    uSaved == null ? null : uSaved.data_ptr(), work == null ? null : work.data_ptr(), ws[0],
-                    c.stream(), BORA_FLAG_NONE), "bora_forward");
-        }
+        long[] ws = new long[1];
+        check(bora_forward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
+                sh.blocks(), ws), "bora_forward_workspace_bytes");
+        Tensor work = c.workspace(x, ws[0]);
+        check(bora_forward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
+                (float) scale, x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(), y.data_ptr(),
+                uSaved == null ? null : uSaved.data_ptr(), work == null ? null : work.data_ptr(), ws[0],
+                c.stream(), BORA_FLAG_NONE), "bora_forward");
         return y;
     }
 
@@ -106,16 +105,14 @@ public final class BoraOps {
         c.checkGradient(dB, b, "dB");
         c.checkGradient(dS, s, "dS");
         c.checkGradient(dx, x, "dx");
-        try (NoGradGuard ng = new NoGradGuard()) {
-            long[] ws = new long[1];
-            check(bora_backward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
-                    sh.blocks(), BORA_FLAG_NONE, ws), "bora_backward_workspace_bytes");
-            Tensor work = c.workspace(x, ws[0]);
-            check(bora_backward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
-                    (float) scale, g.data_ptr(), x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(),
-                    uSaved == null ? null : uSaved.data_ptr(), ptr(dA), ptr(dB), ptr(dS), ptr(dx),
-                    work == null ? null : work.data_ptr(), ws[0], c.stream(), BORA_FLAG_NONE), "bora_backward");
-        }
+        long[] ws = new long[1];
+        check(bora_backward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
+                sh.blocks(), BORA_FLAG_NONE, ws), "bora_backward_workspace_bytes");
+        Tensor work = c.workspace(x, ws[0]);
+        check(bora_backward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
+                (float) scale, g.data_ptr(), x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(),
+                uSaved == null ? null : uSaved.data_ptr(), ptr(dA), ptr(dB), ptr(dS), ptr(dx),
+                work == null ? null : work.data_ptr(), ws[0], c.stream(), BORA_FLAG_NONE), "bora_backward");
     }
 
     /** A new float32 tensor for U on x's device, T x b x r. */
@@ -131,11 +128,9 @@ public final class BoraOps {
         BoraShape sh = BoraShape.ofWeights(a, b, s);
         Call c = new Call(sh, "A", a, "B", b, "S", s);
         Tensor dw = a.new_empty(sh.out(), sh.in());
-        try (NoGradGuard ng = new NoGradGuard()) {
-            check(bora_delta_weight(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
-                    a.data_ptr(), b.data_ptr(), s.data_ptr(), dw.data_ptr(), c.stream(), BORA_FLAG_NONE),
-                    "bora_delta_weight");
-        }
+        check(bora_delta_weight(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
+                a.data_ptr(), b.data_ptr(), s.data_ptr(), dw.data_ptr(), c.stream(), BORA_FLAG_NONE),
+                "bora_delta_weight");
         return dw;
     }
 
@@ -157,14 +152,12 @@ public final class BoraOps {
                     + BoraShape.sizes(w));
         }
         Call c = new Call(sh, "A", a, "B", b, "S", s, "W", w);
-        try (NoGradGuard ng = new NoGradGuard()) {
-            int status = merge
-                    ? bora_merge(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
-                            a.data_ptr(), b.data_ptr(), s.data_ptr(), w.data_ptr(), c.stream(), BORA_FLAG_NONE)
-                    : bora_unmerge(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
-                            a.data_ptr(), b.data_ptr(), s.data_ptr(), w.data_ptr(), c.stream(), BORA_FLAG_NONE);
-            check(status, merge ? "bora_merge" : "bora_unmerge");
-        }
+        int status = merge
+                ? bora_merge(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
+                        a.data_ptr(), b.data_ptr(), s.data_ptr(), w.data_ptr(), c.stream(), BORA_FLAG_NONE)
+                : bora_unmerge(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
+                        a.data_ptr(), b.data_ptr(), s.data_ptr(), w.data_ptr(), c.stream(), BORA_FLAG_NONE);
+        check(status, merge ? "bora_merge" : "bora_unmerge");
     }
 
     // ----------------------------------------------------------------------------------------
@@ -196,25 +189,35 @@ public final class BoraOps {
         return -1;
     }
 
+    private static boolean sameDevice(Tensor t, Tensor u) {
+        if (t.is_cpu() && u.is_cpu()) {
+            return true; // the common case without allocating Device objects
+        }
+        return t.device().type().value == u.device().type().value && t.device().index() == u.device().index();
+    }
+
+    private static String deviceName(Tensor t) {
+        return t.device().str().getString();
+    }
+
     /** The common dtype, device and stream of one call's tensors, checked. */
     private static final class Call {
         final int dtype;
         final int device;
         final ScalarType scalarType;
-        final String deviceName;
+        final Tensor first;
         final byte cudaIndex;
 
         /** names and tensors alternate: "x", x, "A", a, ... */
         Call(BoraShape sh, Object... namesAndTensors) {
             String firstName = (String) namesAndTensors[0];
-            Tensor first = (Tensor) namesAndTensors[1];
+            first = (Tensor) namesAndTensors[1];
             scalarType = dtypeOf(first);
             dtype = bora_dtype_or_negative(scalarType);
             if (dtype < 0) {
                 throw new IllegalArgumentException(firstName + " has dtype " + scalarType + "; the BoRA kernels take"
                         + " float32, float64, bfloat16 or float16: convert with .to(ScalarType.Float)");
             }
-            deviceName = first.device().str().getString();
             for (int i = 0; i < namesAndTensors.length; i += 2) {
                 String name = (String) namesAndTensors[i];
                 Tensor t = (Tensor) namesAndTensors[i + 1];
@@ -223,10 +226,9 @@ public final class BoraOps {
                             + scalarType + " and " + name + " is " + dtypeOf(t) + ": convert " + name
                             + " with .to(ScalarType." + scalarType + ")");
                 }
-                String dev = t.device().str().getString();
-                if (!dev.equals(deviceName)) {
+                if (!sameDevice(t, first)) {
                     throw new IllegalArgumentException("all tensors must be on one device, but " + firstName + " is on "
-                            + deviceName + " and " + name + " is on " + dev);
+                            + deviceName(first) + " and " + name + " is on " + deviceName(t));
                 }
                 if (!t.is_contiguous()) {
                     throw new IllegalArgumentException(name + " " + BoraShape.sizes(t) + " is not contiguous: pass "
@@ -235,7 +237,8 @@ public final class BoraOps {
             }
             if (first.is_cuda()) {
                 if (BoraLibrary.bora_cuda_available() != 1) {
-                    throw new IllegalArgumentException("the tensors are on " + deviceName + " but this BoRA library "
+                    throw new IllegalArgumentException("the tensors are on " + deviceName(first)
+                            + " but this BoRA library "
                             + (BoraLibrary.bora_cuda_compiled() == 1 ? "finds no usable GPU or driver"
                                     : "was built without CUDA (no nvcc at build time)")
                             + ": move the tensors to the CPU or use a CUDA build");
@@ -246,11 +249,11 @@ public final class BoraOps {
                 }
                 device = BORA_DEVICE_CUDA;
                 cudaIndex = first.device().index();
-            } else if (first.device().is_cpu()) {
+            } else if (first.is_cpu()) {
                 device = BORA_DEVICE_CPU;
                 cudaIndex = -1;
             } else {
-                throw new IllegalArgumentException("the tensors are on " + deviceName
+                throw new IllegalArgumentException("the tensors are on " + deviceName(first)
                         + "; the BoRA kernels run on the CPU or CUDA");
             }
         }
@@ -258,9 +261,9 @@ public final class BoraOps {
         void checkSaved(Tensor u, BoraShape sh) {
             if (dtypeOf(u) != ScalarType.Float || !u.is_contiguous()
                     || u.numel() != sh.tokens() * sh.blocks() * sh.rank()
-                    || !u.device().str().getString().equals(deviceName)) {
+                    || !sameDevice(u, first)) {
                 throw new IllegalArgumentException("the saved activations U must be a contiguous float32 tensor of "
-                        + sh.tokens() + " x " + sh.blocks() + " x " + sh.rank() + " on " + deviceName + ", got "
+                        + sh.tokens() + " x " + sh.blocks() + " x " + sh.rank() + " on " + deviceName(first) + ", got "
                         + dtypeOf(u) + " " + BoraShape.sizes(u));
             }
         }
@@ -274,9 +277,9 @@ public final class BoraOps {
                         + BoraShape.sizes(grad));
             }
             if (dtypeOf(grad) != scalarType || !grad.is_contiguous()
-                    || !grad.device().str().getString().equals(deviceName)) {
+                    || !sameDevice(grad, first)) {
                 throw new IllegalArgumentException(name + " must be a contiguous " + scalarType + " tensor on "
-                        + deviceName + ", got " + dtypeOf(grad) + " on " + grad.device().str().getString()
+                        + deviceName(first) + ", got " + dtypeOf(grad) + " on " + deviceName(grad)
                         + (grad.is_contiguous() ? "" : " (not contiguous)"));
             }
         }

@@ -1,7 +1,6 @@
 package dev.bora4j;
 
 import dev.bora4j.nn.BoraConfig.Backend;
-import dev.bora4j.ops.BoraOps;
 import java.util.stream.Stream;
 
 /** The backends a parameterised test runs on: both, since the build always makes the native library. */
@@ -12,9 +11,5 @@ public final class Backends {
 
     public static Stream<Backend> both() {
         return Stream.of(Backend.REFERENCE, Backend.NATIVE);
-    }
-
-    public static boolean nativeAvailable() {
-        return BoraOps.isNativeAvailable();
     }
 }

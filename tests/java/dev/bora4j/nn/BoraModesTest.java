@@ -28,10 +28,6 @@ class BoraModesTest {
         torch.manual_seed(5);
     }
 
-    static java.util.stream.Stream<Backend> backends() {
-        return dev.bora4j.Backends.both();
-    }
-
     private static BoraAdapter adapter(Mode mode, int blocks, Backend backend, AdaptableLinear layer) {
         BoraConfig.Builder b = BoraConfig.builder().targetModules("x").rank(R).alpha(6).mode(mode).backend(backend);
         if (mode != Mode.LORA) {
@@ -46,7 +42,7 @@ class BoraModesTest {
     }
 
     @ParameterizedTest
-    @MethodSource("backends")
+    @MethodSource("dev.bora4j.Backends#both")
     void loraEqualsPlainLora(Backend backend) {
         AdaptableLinear layer = new AdaptableLinear(new LinearImpl(IN, OUT));
         BoraAdapter a = adapter(Mode.LORA, 1, backend, layer);
@@ -72,7 +68,7 @@ class BoraModesTest {
     }
 
     @ParameterizedTest
-    @MethodSource("backends")
+    @MethodSource("dev.bora4j.Backends#both")
     void meloraEqualsBlockDiagonalMiniLoras(Backend backend) {
         int nb = 4;
         AdaptableLinear layer = new AdaptableLinear(new LinearImpl(IN, OUT));

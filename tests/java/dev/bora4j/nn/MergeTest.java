@@ -26,12 +26,8 @@ class MergeTest {
         TorchTesting.init();
     }
 
-    static java.util.stream.Stream<Backend> backends() {
-        return dev.bora4j.Backends.both();
-    }
-
     @ParameterizedTest
-    @MethodSource("backends")
+    @MethodSource("dev.bora4j.Backends#both")
     void mergeUnmergeRoundTrip(Backend backend) {
         torch.manual_seed(9);
         TestModel model = new TestModel(8, 16, 4);

@@ -28,12 +28,8 @@ class TrainingTest {
         TorchTesting.init();
     }
 
-    static java.util.stream.Stream<Backend> backends() {
-        return dev.bora4j.Backends.both();
-    }
-
     @ParameterizedTest
-    @MethodSource("backends")
+    @MethodSource("dev.bora4j.Backends#both")
     void adamWLowersLossTenfoldAndLeavesBaseUntouched(Backend backend) {
         torch.manual_seed(3);
         TestModel model = new TestModel(8, 16, 4);
