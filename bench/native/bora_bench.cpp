@@ -5,11 +5,14 @@
 // for MiniLM-size layers (n = m = 384, T = 4096, r = 8, b = 4) and a larger CPU shape
 // (n = m = 1024, T = 2048, r = 16, b = 8), with 1 and 2 threads. Each number is the median
 // of several repetitions; the variants compared are run interleaved, round by round, so
-// that machine noise hits them alike. Usage: bora_bench [reps] (default 21).
+// that machine noise hits them alike; ratios of the minima and, for 1 thread, of the
+// thread CPU times are printed too (both less sensitive to a busy machine).
+// Usage: bora_bench [reps] (default 21).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <vector>
 
@@ -69,6 +72,14 @@ double now_ms() {
     return std::chrono::duration<double, std::milli>(clock::now().time_since_epoch()).count();
 }
 
+// CPU time of the calling thread: on a shared machine this leaves out the time the thread
+// waited for a core (meaningful for the 1-thread runs, where all work is on this thread).
+double thread_cpu_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const size_t k = v.size() / 2;
@@ -76,7 +87,7 @@ double median(std::vector<double> v) {
 }
 
 struct Timing {
-    std::vector<double> median, min;
+    std::vector<double> median, min, cpu_median;  // wall-clock median and minimum, thread CPU-time median
 };
 
 // Runs the variants round-robin (rotating the order each round); returns the median and the
@@ -84,21 +95,23 @@ struct Timing {
 // per_round[v] (default 1): how many timed runs variant v gets in each round.
 Timing interleaved(const std::vector<std::function<void()>>& variants, int reps, std::vector<int> per_round = {}) {
     per_round.resize(variants.size(), 1);
-    std::vector<std::vector<double>> times(variants.size());
+    std::vector<std::vector<double>> times(variants.size()), cpu(variants.size());
     for (auto& f : variants) f();  // warm-up: threads, page faults, caches
     for (int rep = 0; rep < reps; ++rep)
         for (size_t k = 0; k < variants.size(); ++k) {
             const size_t v = (k + size_t(rep)) % variants.size();
             for (int i = 0; i < per_round[v]; ++i) {
-                const double t0 = now_ms();
+                const double t0 = now_ms(), c0 = thread_cpu_ms();
                 variants[v]();
                 times[v].push_back(now_ms() - t0);
+                cpu[v].push_back(thread_cpu_ms() - c0);
             }
         }
     Timing r;
-    for (auto& t : times) {
-        r.median.push_back(median(t));
-        r.min.push_back(*std::min_element(t.begin(), t.end()));
+    for (size_t v = 0; v < times.size(); ++v) {
+        r.median.push_back(median(times[v]));
+        r.min.push_back(*std::min_element(times[v].begin(), times[v].end()));
+        r.cpu_median.push_back(median(cpu[v]));
     }
     return r;
 }
@@ -120,11 +133,13 @@ void bench_shape(const Shape& shape, int reps) {
     const auto& ref = tr.median;
     std::printf("  optimised vs reference, 1 thread (medians of %d reference and %d optimised runs):\n", ref_reps,
                 ref_reps * fast_per_round);
-    std::printf("    %-18s %12s %12s %10s %12s\n", "op", "reference ms", "optimised ms", "speedup", "(of minima)");
-    std::printf("    %-18s %12.2f %12.3f %9.1fx %11.1fx\n", "forward", ref[0], ref[1], ref[0] / ref[1],
-                tr.min[0] / tr.min[1]);
-    std::printf("    %-18s %12.2f %12.3f %9.1fx %11.1fx\n", "backward", ref[2], ref[3], ref[2] / ref[3],
-                tr.min[2] / tr.min[3]);
+    const auto& rc = tr.cpu_median;
+    std::printf("    %-18s %12s %12s %10s %12s %12s\n", "op", "reference ms", "optimised ms", "speedup", "(of minima)",
+                "(CPU time)");
+    std::printf("    %-18s %12.2f %12.3f %9.1fx %11.1fx %11.1fx\n", "forward", ref[0], ref[1], ref[0] / ref[1],
+                tr.min[0] / tr.min[1], rc[0] / rc[1]);
+    std::printf("    %-18s %12.2f %12.3f %9.1fx %11.1fx %11.1fx\n", "backward", ref[2], ref[3], ref[2] / ref[3],
+                tr.min[2] / tr.min[3], rc[2] / rc[3]);
 
     for (int threads : {1, 2}) {
         bora_set_num_threads(threads);
@@ -135,10 +150,16 @@ void bench_shape(const Shape& shape, int reps) {
         const auto& t = tt.median;
         std::printf("  BoRA (b=%lld) vs LoRA (b=1), same r=%lld, optimised path, %d thread%s (median of %d):\n",
                     (long long)shape.b, (long long)shape.r, threads, threads > 1 ? "s" : "", reps);
-        std::printf("    %-18s %12s %12s %10s %12s\n", "op", "BoRA ms", "LoRA ms", "BoRA/LoRA", "(of minima)");
-        std::printf("    %-18s %12.3f %12.3f %10.3f %12.3f\n", "forward", t[0], t[1], t[0] / t[1], tt.min[0] / tt.min[1]);
-        std::printf("    %-18s %12.3f %12.3f %10.3f %12.3f\n", "forward+backward", t[2], t[3], t[2] / t[3],
+        // Thread CPU time covers all the work only with 1 thread.
+        const auto& c = tt.cpu_median;
+        std::printf("    %-18s %12s %12s %10s %12s %12s\n", "op", "BoRA ms", "LoRA ms", "BoRA/LoRA", "(of minima)",
+                    threads == 1 ? "(CPU time)" : "");
+        std::printf("    %-18s %12.3f %12.3f %10.3f %12.3f", "forward", t[0], t[1], t[0] / t[1], tt.min[0] / tt.min[1]);
+        if (threads == 1) std::printf(" %12.3f", c[0] / c[1]);
+        std::printf("\n    %-18s %12.3f %12.3f %10.3f %12.3f", "forward+backward", t[2], t[3], t[2] / t[3],
                     tt.min[2] / tt.min[3]);
+        if (threads == 1) std::printf(" %12.3f", c[2] / c[3]);
+        std::printf("\n");
         if (threads == 2) {
             const auto r2 = interleaved({[&] { bora.forward(0); }, [&] { bora.backward(0); }}, reps).median;
             std::printf("    2 threads vs reference: forward %.1fx, backward %.1fx\n", ref[0] / r2[0],
