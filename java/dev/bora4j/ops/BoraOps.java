@@ -44,6 +44,19 @@ public final class BoraOps {
         return Availability.LOAD_FAILURE == null;
     }
 
+    /**
+     * Threads of the native CPU kernels (default 1). The kernels' pool waits without spinning,
+     * so it can share the cores with libtorch's; does nothing without the native library.
+     */
+    public static void setNumThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+        }
+        if (isNativeAvailable()) {
+            BoraLibrary.bora_set_num_threads(threads);
+        }
+    }
+
     /** Throws an {@link UnsupportedOperationException} that says why the library did not load. */
     public static void requireNative() {
         Throwable t = Availability.LOAD_FAILURE;

@@ -15,6 +15,7 @@ import dev.bora4j.models.minilm.TokenBatch;
 import dev.bora4j.nn.BoraAdapters;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraInjector;
+import dev.bora4j.ops.BoraOps;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
@@ -67,7 +68,10 @@ public final class FineTuning {
             throw new IllegalArgumentException("--device " + cfg.device + " is not supported by this build's main job"
                     + " yet; use --device cpu");
         }
+        // One torch thread: OpenBLAS already uses every core, and two OpenMP pools spinning on
+        // the same cores made training several times slower. Our kernels' pool blocks instead.
         torch.set_num_threads(cfg.threads > 0 ? cfg.threads : 1);
+        BoraOps.setNumThreads(Runtime.getRuntime().availableProcessors());
         Files.createDirectories(cfg.output);
         RunFiles files = new RunFiles(cfg.output);
 

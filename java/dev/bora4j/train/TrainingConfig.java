@@ -26,7 +26,7 @@ public final class TrainingConfig {
     public Double sigmaLearningRate = null;
     public double headLearningRate = 1e-3;
     public double weightDecay = 0.01;
-    public int epochs = 2;
+    public int epochs = 1;
     public int batchSize = 32;
     public int evalBatchSize = 128;
     public double warmupFraction = 0.06;
@@ -34,11 +34,11 @@ public final class TrainingConfig {
     public double clipNorm = 1.0;
     public int patience = 2;
     /** Evaluate on dev every this many optimizer steps (0: once per epoch). */
-    public int evalEvery = 0;
+    public int evalEvery = 100;
     public int checkpointEvery = 200;
     public int maxLength = 64;
-    /** Use at most this many training examples (0: all). */
-    public int maxTrainExamples = 0;
+    /** Use at most this many training examples (0: all); the default keeps the main job within minutes on 2 cores. */
+    public int maxTrainExamples = 6400;
     /** Use at most this many dev / test examples (0: all). */
     public int maxEvalExamples = 0;
     /** Stop after this many optimizer steps (0: no limit). */
