@@ -100,8 +100,14 @@ BORA_ALWAYS_INLINE void tile_range(int64_t units, int64_t tile, int workers, int
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_u(const Problem& p, int64_t rows, const Ac* xs, const Ac* At, Ac* U) {
     const int64_t n = p.n, r = p.r, b = p.b, nb = p.nb(), br = b * r;
-    for (int64_t j = 0; j < b; ++j)
-        gemm<Ac, VEC>(rows, r, nb, xs + j * nb, n, 1, At + j * nb * r, r, U + j * r, br, Ac(1), false);
+    // Chunks of rows across all blocks: x rows are read contiguously, not once per block.
+    constexpr int64_t kRowChunk = 32;
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+        const int64_t mr = rows - i0 < kRowChunk ? rows - i0 : kRowChunk;
+        for (int64_t j = 0; j < b; ++j)
+            gemm<Ac, VEC>(mr, r, nb, xs + i0 * n + j * nb, n, 1, At + j * nb * r, r, U + i0 * br + j * r, br, Ac(1),
+                          false);
+    }
 }
 
 // The b x b mixing, vectorised over the rank: chunks of VEC (then VEC/2) lanes, then scalars.
