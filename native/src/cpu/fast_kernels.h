@@ -96,27 +96,18 @@ BORA_ALWAYS_INLINE void tile_range(int64_t units, int64_t tile, int workers, int
     *last = t1 * tile < units ? t1 * tile : units;
 }
 
-// A block-diagonal product, C_j (+)= alpha * X_j * P_j for every block j, walked in chunks
-// of 8 rows with all blocks of a chunk done together: the rows of X and C are then read
-// and written contiguously (as one wide product would), not once per block.
-template <class Ac, int VEC>
-BORA_ALWAYS_INLINE void block_gemm(int64_t rows, int64_t blocks, int64_t N, int64_t K, const Ac* X, int64_t ldx,
-                                   int64_t x_block, const Ac* P, int64_t ldp, int64_t p_block, Ac* C, int64_t ldc,
-                                   int64_t c_block, Ac alpha, bool accumulate) {
-    constexpr int64_t kRowChunk = 8;
-    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
-        const int64_t mr = rows - i0 < kRowChunk ? rows - i0 : kRowChunk;
-        for (int64_t j = 0; j < blocks; ++j)
-            gemm<Ac, VEC>(mr, N, K, X + i0 * ldx + j * x_block, ldx, 1, P + j * p_block, ldp,
-                          C + i0 * ldc + j * c_block, ldc, alpha, accumulate);
-    }
-}
-
 // U[t, j, :] = A_j x[t, j-block] for the rows of one tile.
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_u(const Problem& p, int64_t rows, const Ac* xs, const Ac* At, Ac* U) {
-    const int64_t n = p.n, r = p.r, b = p.b, nb = p.nb();
-    block_gemm<Ac, VEC>(rows, b, r, nb, xs, n, nb, At, r, nb * r, U, b * r, r, Ac(1), false);
+    const int64_t n = p.n, r = p.r, b = p.b, nb = p.nb(), br = b * r;
+    // Chunks of rows across all blocks: x rows are read contiguously, not once per block.
+    constexpr int64_t kRowChunk = 32;
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+        const int64_t mr = rows - i0 < kRowChunk ? rows - i0 : kRowChunk;
+        for (int64_t j = 0; j < b; ++j)
+            gemm<Ac, VEC>(mr, r, nb, xs + i0 * n + j * nb, n, 1, At + j * nb * r, r, U + i0 * br + j * r, br, Ac(1),
+                          false);
+    }
 }
 
 // The b x b mixing, vectorised over the rank: chunks of VEC (then VEC/2) lanes, then scalars.
@@ -214,7 +205,8 @@ BORA_ALWAYS_INLINE void forward_worker(const Job<St>& J, int w) {
             ys = const_cast<Ac*>(load_rows<St>(J.y, t0, rows, m, s.obuf));
         else
             ys = J.y + t0 * m;
-        block_gemm<Ac, VEC>(rows, b, mb, r, s.V, br, r, J.Bt, m, mb, ys, m, mb, Ac(p.scale), true);
+        for (int64_t i = 0; i < b; ++i)
+            gemm<Ac, VEC>(rows, mb, r, s.V + i * r, br, 1, J.Bt + i * mb, m, ys + i * mb, m, Ac(p.scale), true);
         store_rows<St>(J.y, t0, rows, m, ys);
     }
 }
