@@ -134,7 +134,8 @@ public final class Checkpoints {
         }
     }
 
-    private static void loadTensors(Path file, Map<String, Tensor> trainable) throws IOException {
+    /** Copies the tensors of a safetensors file into {@code trainable}, checking names, shapes and dtypes. */
+    static void loadTensors(Path file, Map<String, Tensor> trainable) throws IOException {
         Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
         for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
             Tensor source = saved.get(e.getKey());

@@ -189,7 +189,7 @@ public final class FineTuning {
         double secondsPerStep = stepsThisRun == 0 ? 0 : (System.nanoTime() - trainStart) / 1e9 / stepsThisRun;
 
         if (Files.isRegularFile(files.bestTensors)) {
-            loadInto(files.bestTensors, trainable);
+            Checkpoints.loadTensors(files.bestTensors, trainable);
         }
         ClassificationMetrics devMetrics = evaluate(model, tokenizer, dev, cfg.evalBatchSize);
         ClassificationMetrics testMetrics = evaluate(model, tokenizer, test, cfg.evalBatchSize);
@@ -358,19 +358,6 @@ public final class FineTuning {
             out.add(all.get(order.get(i)));
         }
         return out;
-    }
-
-    private static void loadInto(Path file, Map<String, Tensor> trainable) throws IOException {
-        Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
-        try (NoGradGuard g = new NoGradGuard()) {
-            for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
-                Tensor src = saved.get(e.getKey());
-                if (src == null) {
-                    throw new IOException(file + " lacks tensor " + e.getKey());
-                }
-                e.getValue().copy_(src);
-            }
-        }
     }
 
     /** The files of one run folder. */
