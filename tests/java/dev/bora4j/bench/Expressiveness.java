@@ -124,16 +124,23 @@ public final class Expressiveness {
         return BoraConfig.builder().targetModules("target").mode(mode).sigma(BoraConfig.SigmaParameterization.EXP);
     }
 
-    /** KronA factor sizes whose parameter count a1*a2 + (out/a1)*(in/a2) is closest to the budget. */
+    /**
+     * KronA factor sizes whose parameter count a1*a2 + (out/a1)*(in/a2) is closest to the budget;
+     * among ties, the largest rank bound min(a1, a2) * min(out/a1, in/a2) (a row-vector A would
+     * cap the rank at min(out/a1, in/a2)).
+     */
     static int[] kronFactorsNear(long out, long in, long budget) {
         int[] best = {1, 1};
-        long bestGap = Long.MAX_VALUE;
+        long bestGap = Long.MAX_VALUE, bestRank = -1;
         for (int a1 = 1; a1 <= out; a1++) {
             for (int a2 = 1; a2 <= in; a2++) {
                 if (out % a1 != 0 || in % a2 != 0) continue;
                 long p = (long) a1 * a2 + (out / a1) * (in / a2);
-                if (Math.abs(p - budget) < bestGap) {
-                    bestGap = Math.abs(p - budget);
+                long gap = Math.abs(p - budget);
+                long rank = Math.min(a1, a2) * Math.min(out / a1, in / a2);
+                if (gap < bestGap || (gap == bestGap && rank > bestRank)) {
+                    bestGap = gap;
+                    bestRank = rank;
                     best = new int[] {a1, a2};
                 }
             }
