@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 
 /**
  * Reads {@code <runs>/<name>-s<seed>/summary.json} (written by {@code bora4j finetune}) and writes
- * the "real-task" section of docs/RESULTS.md: per configuration, the seeds found, trainable
+ * the "real-task" section of docs/RESULTS.md ("real-task-<folder>" for another runs folder): per configuration, the seeds found, trainable
  * parameters, dev / test accuracy and MCC as mean ± std over seeds, time per step and peak RSS.
  * The extra flags the runs were made with ({@code <runs>/extra_flags.txt}) are printed with the
  * table so a reduced run is labelled as one. Usage: {@code RealTaskTable [runs]}.
@@ -67,7 +67,10 @@ public final class RealTaskTable {
         md.append("\nTrainable parameters include the classifier head (770). Mean ± sample std over the seeds listed"
                 + " (± 0 with one seed). s / step: wall time of the training loop (including its dev evaluations)"
                 + " divided by its steps; peak RSS: VmHWM of the whole JVM process.\n");
-        ResultsSection.write("real-task", "The real task: MiniLM on LanguageTool acceptability",
+        // each runs folder has its own section, so a reduced sweep never overwrites the full one
+        String folder = runs.getFileName().toString();
+        String section = folder.equals("runs") ? "real-task" : "real-task-" + folder;
+        ResultsSection.write(section, "The real task: MiniLM on LanguageTool acceptability (" + folder + "/)",
                 "bench/real_task.sh " + extra + " (runs in " + runs + "/, table: bench/real_task_table.sh " + runs + ")",
                 md.toString());
         System.out.println(md);
