@@ -44,6 +44,8 @@ public final class RealTaskTable {
         }
         Path flagsFile = runs.resolve("extra_flags.txt");
         String extra = Files.isRegularFile(flagsFile) ? Files.readString(flagsFile, StandardCharsets.UTF_8).strip() : "";
+        java.util.SortedSet<String> seeds = new java.util.TreeSet<>();
+        byConfig.values().forEach(l -> l.forEach(o -> seeds.add(o.get("seed").getAsString())));
         StringBuilder md = new StringBuilder();
         md.append(extra.isEmpty()
                 ? "Full runs (the main job's default flags).\n\n"
@@ -71,7 +73,8 @@ public final class RealTaskTable {
         String folder = runs.getFileName().toString();
         String section = folder.equals("runs") ? "real-task" : "real-task-" + folder;
         ResultsSection.write(section, "The real task: MiniLM on LanguageTool acceptability (" + folder + "/)",
-                "bench/real_task.sh " + extra + " (runs in " + runs + "/, table: bench/real_task_table.sh " + runs + ")",
+                "RUNS=" + runs + " SEEDS=\"" + String.join(" ", seeds) + "\" CONFIGS=\"" + String.join(" ", byConfig.keySet())
+                        + "\" bench/real_task.sh " + extra + "` (table alone: `bench/real_task_table.sh " + runs,
                 md.toString());
         System.out.println(md);
     }
