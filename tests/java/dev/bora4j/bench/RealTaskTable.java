@@ -68,13 +68,14 @@ public final class RealTaskTable {
         }
         md.append("\nTrainable parameters include the classifier head (770). Mean ± sample std over the seeds listed"
                 + " (± 0 with one seed). s / step: wall time of the training loop (including its dev evaluations)"
-                + " divided by its steps; peak RSS: VmHWM of the whole JVM process.\n");
+                + " divided by its steps; peak RSS: VmHWM of the whole JVM process (one process per run). The"
+                + " table alone: `bench/real_task_table.sh " + runs + "`.\n");
         // each runs folder has its own section, so a reduced sweep never overwrites the full one
         String folder = runs.getFileName().toString();
         String section = folder.equals("runs") ? "real-task" : "real-task-" + folder;
         ResultsSection.write(section, "The real task: MiniLM on LanguageTool acceptability (" + folder + "/)",
                 "RUNS=" + runs + " SEEDS=\"" + String.join(" ", seeds) + "\" CONFIGS=\"" + String.join(" ", byConfig.keySet())
-                        + "\" bench/real_task.sh " + extra + "` (table alone: `bench/real_task_table.sh " + runs,
+                        + "\" bench/real_task.sh " + extra,
                 md.toString());
         System.out.println(md);
     }
