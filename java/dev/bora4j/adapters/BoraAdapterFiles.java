@@ -154,8 +154,15 @@ public final class BoraAdapterFiles {
 
     /** The one config all adapters share (one injection); IllegalArgumentException otherwise. */
     static BoraConfig commonConfig(BoraAdapters adapters) {
-        if (adapters == null || adapters.byModule().isEmpty()) {
+        if (adapters == null || adapters.all().isEmpty()) {
             throw new IllegalArgumentException("no adapters to save or load: adapters must hold at least one");
+        }
+        Mode mode = adapters.all().values().iterator().next().config().mode();
+        if (!mode.isBoraFamily()) {
+            throw new IllegalArgumentException("adapter folders hold BORA, LORA and MELORA adapters only; " + mode
+                    + " adapters have no PEFT-compatible layout here: keep their trainable tensors with"
+                    + " SafetensorsTorch.write(path, adapters.trainableParameters(), metadata), or merge them"
+                    + " into the base weights with adapters.merge()");
         }
         BoraConfig config = null;
         for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {

@@ -20,12 +20,16 @@ public final class FineTuneCommand implements Callable<Integer> {
 
     private final TrainingConfig d = new TrainingConfig();
 
-    @Option(names = "--method", description = "Adapter: bora, lora or melora (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--method", description = "Adapter: bora, lora, melora, hira or krona (default: ${DEFAULT-VALUE}).")
     String method = d.method;
     @Option(names = "--r", description = "Rank r of A (r x in) and B (out x r) (default: ${DEFAULT-VALUE}).")
     int rank = d.rank;
     @Option(names = "--b", description = "BoRA blocks b; must divide every adapted layer's sizes (default: ${DEFAULT-VALUE}).")
     int blocks = d.blocks;
+    @Option(names = "--kron-a1", description = "KronA: rows of the first factor A (a1 x a2); 0 = near-square automatic (default: ${DEFAULT-VALUE}).")
+    int kronA1 = d.kronA1;
+    @Option(names = "--kron-a2", description = "KronA: columns of the first factor A; 0 = near-square automatic (default: ${DEFAULT-VALUE}).")
+    int kronA2 = d.kronA2;
     @Option(names = "--alpha", description = "Scaling numerator: the update is scaled by alpha / r (default: ${DEFAULT-VALUE}).")
     double alpha = d.alpha;
     @Option(names = "--sigma", description = "Sigma parameterisation: raw, exp or exp_norm (default: ${DEFAULT-VALUE}).")
@@ -93,6 +97,8 @@ public final class FineTuneCommand implements Callable<Integer> {
         c.method = method;
         c.rank = rank;
         c.blocks = blocks;
+        c.kronA1 = kronA1;
+        c.kronA2 = kronA2;
         c.alpha = alpha;
         c.sigma = sigma;
         c.dropout = dropout;

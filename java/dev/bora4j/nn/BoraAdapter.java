@@ -24,7 +24,7 @@ import org.bytedeco.pytorch.global.torch;
  * </ul>
  * Attached to an {@link AdaptableLinear} these appear as {@code <module>.adapter.lora_A} etc.
  */
-public class BoraAdapter extends Module implements LinearAdapter {
+public class BoraAdapter extends Module implements TrainableAdapter {
 
     /** eps of the RMSNorm in {@link BoraConfig.SigmaParameterization#EXP_NORM}. */
     public static final double RMS_EPS = 1e-6;
@@ -44,6 +44,10 @@ public class BoraAdapter extends Module implements LinearAdapter {
         }
         long in = target.inFeatures(), out = target.outFeatures();
         int r = config.rank(), b = config.blocks();
+        if (!config.mode().isBoraFamily()) {
+            throw new IllegalArgumentException("BoraAdapter computes BORA, LORA and MELORA; " + config.mode()
+                    + " mode is " + (config.mode() == Mode.HIRA ? "HiraAdapter" : "KronaAdapter"));
+        }
         if (in % b != 0 || out % b != 0) {
             throw new IllegalArgumentException("block count b = " + b + " must divide in = " + in + " and out = " + out
                     + " features; choose b among their common divisors");
@@ -86,8 +90,20 @@ public class BoraAdapter extends Module implements LinearAdapter {
         }
     }
 
+    @Override
     public BoraConfig config() {
         return config;
+    }
+
+    @Override
+    public java.util.Map<String, Tensor> trainableTensors() {
+        java.util.Map<String, Tensor> t = new java.util.LinkedHashMap<>();
+        t.put("lora_A", loraA);
+        t.put("lora_B", loraB);
+        if (config.mode() == Mode.BORA) {
+            t.put("bora_sigma", sigmaRaw);
+        }
+        return t;
     }
 
     public double scaling() {
@@ -129,6 +145,7 @@ public class BoraAdapter extends Module implements LinearAdapter {
     }
 
     /** True while the update is merged into the base weight (forward then returns y0 as is). */
+    @Override
     public boolean isMerged() {
         return merged;
     }
@@ -157,6 +174,7 @@ public class BoraAdapter extends Module implements LinearAdapter {
     }
 
     /** s * dW (out x in), detached. */
+    @Override
     public Tensor deltaWeight() {
         try (NoGradGuard ng = new NoGradGuard()) {
             Tensor s = sigma().contiguous();
@@ -168,6 +186,7 @@ public class BoraAdapter extends Module implements LinearAdapter {
     }
 
     /** W0 += s * dW; forward then skips the adapter. Idempotent. */
+    @Override
     public void merge() {
         if (merged) {
             return;
@@ -177,6 +196,7 @@ public class BoraAdapter extends Module implements LinearAdapter {
     }
 
     /** W0 -= s * dW, undoing {@link #merge()}. Idempotent. */
+    @Override
     public void unmerge() {
         if (!merged) {
             return;

@@ -9,31 +9,47 @@ import org.bytedeco.pytorch.TensorVector;
 /**
  * The adapters {@link BoraInjector} attached to a model, by module name, and what a training
  * loop needs from them: the trainable parameters (named {@code <module>.adapter.lora_A},
- * {@code <module>.adapter.lora_B}, {@code <module>.adapter.bora_sigma}), merge and unmerge.
+ * {@code <module>.adapter.lora_B}, {@code <module>.adapter.bora_sigma}; HiRA's
+ * {@code hira_A} / {@code hira_B}; KronA's {@code krona_A} / {@code krona_B}), merge and unmerge.
  */
 public final class BoraAdapters {
 
-    private final Map<String, BoraAdapter> adapters;
+    private final Map<String, TrainableAdapter> adapters;
 
-    BoraAdapters(Map<String, BoraAdapter> adapters) {
+    BoraAdapters(Map<String, ? extends TrainableAdapter> adapters) {
         this.adapters = Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
     }
 
-    /** Adapters by the name of the module they are attached to, in model order. */
-    public Map<String, BoraAdapter> byModule() {
+    /** Every adapter by the name of the module it is attached to, in model order. */
+    public Map<String, TrainableAdapter> all() {
         return adapters;
+    }
+
+    /**
+     * The BoRA-family adapters (BORA, LORA, MELORA modes) by module name, in model order.
+     *
+     * @throws IllegalStateException if the adapters are HiRA or KronA ones, which have no
+     *     A / B / Sigma block layout; use {@link #all()} for those
+     */
+    public Map<String, BoraAdapter> byModule() {
+        Map<String, BoraAdapter> bora = new LinkedHashMap<>();
+        for (Map.Entry<String, TrainableAdapter> e : adapters.entrySet()) {
+            if (!(e.getValue() instanceof BoraAdapter b)) {
+                throw new IllegalStateException("module '" + e.getKey() + "' has a " + e.getValue().config().mode()
+                        + " adapter, which is not a BoraAdapter (no lora_A / lora_B / Sigma layout); use all()");
+            }
+            bora.put(e.getKey(), b);
+        }
+        return Collections.unmodifiableMap(bora);
     }
 
     /** Trainable tensors by their name in the model's named_parameters(). */
     public Map<String, Tensor> trainableParameters() {
         Map<String, Tensor> params = new LinkedHashMap<>();
-        for (Map.Entry<String, BoraAdapter> e : adapters.entrySet()) {
+        for (Map.Entry<String, TrainableAdapter> e : adapters.entrySet()) {
             String prefix = e.getKey() + "." + AdaptableLinear.ADAPTER_CHILD + ".";
-            BoraAdapter a = e.getValue();
-            params.put(prefix + "lora_A", a.loraA());
-            params.put(prefix + "lora_B", a.loraB());
-            if (a.config().mode() == BoraConfig.Mode.BORA) {
-                params.put(prefix + "bora_sigma", a.sigmaParameter());
+            for (Map.Entry<String, Tensor> t : e.getValue().trainableTensors().entrySet()) {
+                params.put(prefix + t.getKey(), t.getValue());
             }
         }
         return params;
@@ -55,11 +71,11 @@ public final class BoraAdapters {
 
     /** Merges every adapter into its base weight (for inference without adapter cost). */
     public void merge() {
-        adapters.values().forEach(BoraAdapter::merge);
+        adapters.values().forEach(TrainableAdapter::merge);
     }
 
     /** Undoes {@link #merge()}. */
     public void unmerge() {
-        adapters.values().forEach(BoraAdapter::unmerge);
+        adapters.values().forEach(TrainableAdapter::unmerge);
     }
 }

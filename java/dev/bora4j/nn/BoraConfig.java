@@ -19,7 +19,24 @@ public final class BoraConfig {
         /** Plain LoRA: b = 1 and Sigma fixed to ones (not trained). */
         LORA,
         /** MELoRA: Sigma[i][i] = 1, Sigma[i][j] = 0 for i != j, fixed; block-diagonal update. */
-        MELORA
+        MELORA,
+        /**
+         * HiRA: dW = W0 ⊙ (B A), the Hadamard product of the frozen weight with a rank-r product
+         * (PEFT's {@code hira}); A r x in kaiming-uniform, B out x r zeros, scaling as LoRA.
+         * Computed by {@link HiraAdapter} in plain torch; b must be 1.
+         */
+        HIRA,
+        /**
+         * KronA: dW = A ⊗ B, a Kronecker product with A a1 x a2 and B (out/a1) x (in/a2)
+         * (the factors of {@link #kronFactors()}); A kaiming-uniform, B zeros, scaling as LoRA.
+         * Computed by {@link KronaAdapter} in plain torch; rank and b are not used (b must be 1).
+         */
+        KRONA;
+
+        /** Whether this mode is one of the b x b x r Sigma family computed by {@link BoraAdapter}. */
+        public boolean isBoraFamily() {
+            return this == BORA || this == LORA || this == MELORA;
+        }
     }
 
     /** How the trainable parameter P becomes Sigma (BORA mode only). */
@@ -52,11 +69,13 @@ public final class BoraConfig {
     private final Backend backend;
     private final List<String> targetModules;
     private final Pattern targetRegex;
+    private final int kronOut;
+    private final int kronIn;
 
     private BoraConfig(Builder b) {
         this.mode = Objects.requireNonNull(b.mode, "mode");
         this.rank = b.rank;
-        this.blocks = b.blocks != null ? b.blocks : (mode == Mode.LORA ? 1 : 4);
+        this.blocks = b.blocks != null ? b.blocks : (mode == Mode.BORA || mode == Mode.MELORA ? 4 : 1);
         this.alpha = b.alpha != null ? b.alpha : b.rank;
         this.rsLora = b.rsLora;
         this.dropout = b.dropout;
@@ -64,6 +83,8 @@ public final class BoraConfig {
         this.backend = Objects.requireNonNull(b.backend, "backend");
         this.targetModules = List.copyOf(b.targetModules);
         this.targetRegex = b.targetRegex;
+        this.kronOut = b.kronOut;
+        this.kronIn = b.kronIn;
         validate();
     }
 
@@ -74,9 +95,13 @@ public final class BoraConfig {
         if (blocks < 1) {
             throw new IllegalArgumentException("block count b must be >= 1, got " + blocks);
         }
-        if (mode == Mode.LORA && blocks != 1) {
-            throw new IllegalArgumentException("LORA mode uses b = 1 (one block), got b = " + blocks
+        if (!(mode == Mode.BORA || mode == Mode.MELORA) && blocks != 1) {
+            throw new IllegalArgumentException(mode + " mode uses b = 1 (one block), got b = " + blocks
                     + "; drop blocks(...) or use mode BORA");
+        }
+        if (kronOut < 0 || kronIn < 0) {
+            throw new IllegalArgumentException("KronA factor sizes must be >= 1 (or 0 for automatic), got a1 = "
+                    + kronOut + ", a2 = " + kronIn);
         }
         if (!(alpha > 0) || Double.isInfinite(alpha)) {
             throw new IllegalArgumentException("alpha must be a positive finite number, got " + alpha);
@@ -105,6 +130,8 @@ public final class BoraConfig {
                 .backend(backend).targetModules(targetModules.toArray(new String[0]));
         b.blocks = blocks;
         b.targetRegex = targetRegex;
+        b.kronOut = kronOut;
+        b.kronIn = kronIn;
         return b;
     }
 
@@ -149,6 +176,36 @@ public final class BoraConfig {
         return targetRegex;
     }
 
+    /**
+     * KronA's first-factor sizes (a1, a2): A is a1 x a2 and B is (out/a1) x (in/a2). A zero
+     * entry means automatic: the largest divisor of that dimension not above its square root,
+     * which keeps both factors near square (as PEFT's LoKr does with factor = -1).
+     */
+    public int[] kronFactors() {
+        return new int[] {kronOut, kronIn};
+    }
+
+    /** The KronA factor sizes (a1, a2) this config gives a layer of {@code out x in}. */
+    public int[] kronFactorsFor(long out, long in) {
+        int a1 = kronOut > 0 ? kronOut : nearSquareDivisor(out);
+        int a2 = kronIn > 0 ? kronIn : nearSquareDivisor(in);
+        if (out % a1 != 0 || in % a2 != 0) {
+            throw new IllegalArgumentException("KronA factor sizes a1 = " + a1 + ", a2 = " + a2 + " must divide out = "
+                    + out + " and in = " + in + " features; choose divisors or 0 for automatic");
+        }
+        return new int[] {a1, a2};
+    }
+
+    private static int nearSquareDivisor(long d) {
+        int best = 1;
+        for (int f = 1; (long) f * f <= d; f++) {
+            if (d % f == 0) {
+                best = f;
+            }
+        }
+        return best;
+    }
+
     /** The adapter scaling s: alpha / r, or alpha / sqrt(r) with rsLoRA. */
     public double scaling() {
         return rsLora ? alpha / Math.sqrt(rank) : alpha / rank;
@@ -173,7 +230,8 @@ public final class BoraConfig {
     @Override
     public String toString() {
         return "BoraConfig{mode=" + mode + ", r=" + rank + ", b=" + blocks + ", alpha=" + alpha + ", rsLora=" + rsLora
-                + ", dropout=" + dropout + ", sigma=" + sigma + ", backend=" + backend + ", targets=" + targetModules
+                + ", dropout=" + dropout + ", sigma=" + sigma
+                + (mode == Mode.KRONA ? ", kron=" + kronOut + "x" + kronIn : "") + ", backend=" + backend + ", targets=" + targetModules
                 + (targetRegex != null ? ", regex=" + targetRegex : "") + "}";
     }
 
@@ -188,8 +246,17 @@ public final class BoraConfig {
         private Backend backend = Backend.AUTO;
         private List<String> targetModules = List.of();
         private Pattern targetRegex;
+        private int kronOut;
+        private int kronIn;
 
         private Builder() {
+        }
+
+        /** KronA: A is a1 x a2, B is (out/a1) x (in/a2); 0 = automatic (near-square, default). */
+        public Builder kronFactors(int a1, int a2) {
+            this.kronOut = a1;
+            this.kronIn = a2;
+            return this;
         }
 
         /** Rank r of every block (default 8). */
@@ -198,7 +265,7 @@ public final class BoraConfig {
             return this;
         }
 
-        /** Block count b; must divide in and out features of every target (default 4; LORA: 1). */
+        /** Block count b; must divide in and out features of every target (default 4; LORA, HIRA, KRONA: 1). */
         public Builder blocks(int b) {
             this.blocks = b;
             return this;

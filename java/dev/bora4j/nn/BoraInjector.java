@@ -14,7 +14,8 @@ import org.bytedeco.pytorch.TensorVector;
 /**
  * Injects BoRA adapters into an existing torch model by module name, as PEFT's
  * {@code get_peft_model} does with {@code target_modules}: every {@link AdaptableLinear} whose
- * name matches the config gets a {@link BoraAdapter}, and every base parameter is frozen.
+ * name matches the config gets a {@link BoraAdapter} ({@link HiraAdapter}, {@link KronaAdapter}
+ * in those modes), and every base parameter is frozen.
  */
 public final class BoraInjector {
 
@@ -82,13 +83,22 @@ public final class BoraInjector {
         for (Tensor p : all.get()) {
             p.requires_grad_(false);
         }
-        Map<String, BoraAdapter> adapters = new LinkedHashMap<>();
+        Map<String, TrainableAdapter> adapters = new LinkedHashMap<>();
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
-            BoraAdapter adapter = new BoraAdapter(e.getValue(), config);
-            e.getValue().setAdapter(adapter);
+            TrainableAdapter adapter = newAdapter(e.getValue(), config);
+            e.getValue().setAdapter(adapter); // registered as a child module: the model holds it strongly too
             adapters.put(e.getKey(), adapter);
         }
         return new BoraAdapters(adapters);
+    }
+
+    /** The adapter class for the config's mode. */
+    static TrainableAdapter newAdapter(AdaptableLinear target, BoraConfig config) {
+        return switch (config.mode()) {
+            case HIRA -> new HiraAdapter(target, config);
+            case KRONA -> new KronaAdapter(target, config);
+            default -> new BoraAdapter(target, config);
+        };
     }
 
     private static boolean isInsideAdaptable(String name, List<String> prefixes) {

@@ -95,7 +95,7 @@ public final class FineTuning {
         long trainableCount = trainable.values().stream().mapToLong(Tensor::numel).sum();
         out.printf("method %s  r=%d  b=%d  alpha=%.1f  sigma=%s: %d adapted modules, %,d trainable parameters"
                         + " (%,d in adapters, %,d in the head); the base model has %,d%n",
-                cfg.method, cfg.rank, cfg.blocks, cfg.alpha, cfg.sigma, adapters.byModule().size(), trainableCount,
+                cfg.method, cfg.rank, cfg.blocks, cfg.alpha, cfg.sigma, adapters.all().size(), trainableCount,
                 adapters.trainableCount(), trainableCount - adapters.trainableCount(),
                 encoder.parameterCount() - adapters.trainableCount());
 
@@ -205,11 +205,15 @@ public final class FineTuning {
         BoraConfig.Mode mode = switch (cfg.method) {
             case "lora" -> BoraConfig.Mode.LORA;
             case "melora" -> BoraConfig.Mode.MELORA;
+            case "hira" -> BoraConfig.Mode.HIRA;
+            case "krona" -> BoraConfig.Mode.KRONA;
             default -> BoraConfig.Mode.BORA;
         };
+        boolean blocked = mode == BoraConfig.Mode.BORA || mode == BoraConfig.Mode.MELORA;
         return BoraConfig.builder()
                 .rank(cfg.rank)
-                .blocks(mode == BoraConfig.Mode.LORA ? 1 : cfg.blocks)
+                .blocks(blocked ? cfg.blocks : 1)
+                .kronFactors(cfg.kronA1, cfg.kronA2)
                 .alpha(cfg.alpha)
                 .dropout(cfg.dropout)
                 .sigma(BoraConfig.SigmaParameterization.valueOf(cfg.sigma.toUpperCase()))
@@ -360,6 +364,20 @@ public final class FineTuning {
         return out;
     }
 
+    /** Peak resident set size of this process in MiB (VmHWM of /proc/self/status), or -1 without /proc. */
+    static double peakRssMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** The files of one run folder. */
     private static final class RunFiles {
         final Path checkpoints;
@@ -405,9 +423,17 @@ public final class FineTuning {
             for (Map.Entry<String, Tensor> e : head.entrySet()) {
                 options = options.withExtraTensor(e.getKey(), e.getValue());
             }
-            BoraAdapterFiles.save(adapter, adapters, options);
-            if (!cfg.method.equals("lora")) {
-                LoraExport.export(loraExport, adapters, options);
+            if (cfg.method.equals("hira") || cfg.method.equals("krona")) {
+                // no PEFT-compatible folder layout for these: the trained tensors (adapter and head) by name
+                Map<String, Tensor> all = new LinkedHashMap<>(adapters.trainableParameters());
+                all.putAll(head);
+                Files.createDirectories(adapter);
+                SafetensorsTorch.write(adapter.resolve("trainable.safetensors"), all, Map.of("method", cfg.method));
+            } else {
+                BoraAdapterFiles.save(adapter, adapters, options);
+                if (!cfg.method.equals("lora")) {
+                    LoraExport.export(loraExport, adapters, options);
+                }
             }
             TrainingPlot chart = new TrainingPlot("accuracy", "mcc");
             for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
@@ -437,6 +463,9 @@ public final class FineTuning {
             s.addProperty("test_accuracy", result.testAccuracy());
             s.addProperty("test_mcc", result.testMcc());
             s.addProperty("seconds_per_step", result.secondsPerStep());
+            s.addProperty("peak_rss_mib", peakRssMiB());
+            s.addProperty("max_train_examples", cfg.maxTrainExamples);
+            s.addProperty("epochs", cfg.epochs);
             AtomicFiles.writeString(summary, s.toString());
         }
     }

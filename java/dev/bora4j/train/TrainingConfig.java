@@ -14,6 +14,9 @@ public final class TrainingConfig {
     public String method = "bora";
     public int rank = 8;
     public int blocks = 4;
+    /** KronA first-factor sizes a1 x a2 (0 = automatic, near-square). */
+    public int kronA1 = 0;
+    public int kronA2 = 0;
     public double alpha = 16;
     public String sigma = "exp_norm";
     public double dropout = 0.05;
@@ -55,10 +58,12 @@ public final class TrainingConfig {
     public boolean progressBar = true;
 
     public void validate() {
-        List<String> methods = List.of("bora", "lora", "melora");
+        List<String> methods = List.of("bora", "lora", "melora", "hira", "krona");
         require(methods.contains(method), "--method must be one of " + methods + ", got '" + method + "'");
         require(rank >= 1, "--r must be >= 1, got " + rank);
         require(blocks >= 1, "--b must be >= 1, got " + blocks);
+        require(kronA1 >= 0 && kronA2 >= 0, "--kron-a1 and --kron-a2 must be >= 0 (0 = automatic), got " + kronA1
+                + ", " + kronA2);
         require(alpha > 0 && Double.isFinite(alpha), "--alpha must be > 0, got " + alpha);
         List<String> sigmas = List.of("raw", "exp", "exp_norm");
         require(sigmas.contains(sigma), "--sigma must be one of " + sigmas + ", got '" + sigma + "'");

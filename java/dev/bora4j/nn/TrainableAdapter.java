@@ -1,0 +1,28 @@
+package dev.bora4j.nn;
+
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * An adapter {@link BoraInjector} attaches: it knows its config, its trainable tensors, its
+ * weight update dW, and can merge that update into the frozen weight and take it out again.
+ * {@link BoraAdapter} (BoRA, LoRA, MELoRA), {@link HiraAdapter} and {@link KronaAdapter}.
+ */
+public interface TrainableAdapter extends LinearAdapter {
+
+    BoraConfig config();
+
+    /** Trainable tensors by their name under the adapter (e.g. "lora_A"), in a fixed order. */
+    Map<String, Tensor> trainableTensors();
+
+    /** s * dW (out x in), detached. */
+    Tensor deltaWeight();
+
+    /** W0 += s * dW; forward then skips the adapter. Idempotent. */
+    void merge();
+
+    /** Undoes {@link #merge()}. Idempotent. */
+    void unmerge();
+
+    boolean isMerged();
+}
