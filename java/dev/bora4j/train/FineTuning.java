@@ -93,9 +93,14 @@ public final class FineTuning {
             trainable.put(e.getKey(), e.getValue());
         }
         long trainableCount = trainable.values().stream().mapToLong(Tensor::numel).sum();
-        out.printf("method %s  r=%d  b=%d  alpha=%.1f  sigma=%s: %d adapted modules, %,d trainable parameters"
+        boolean blockMethod = cfg.method.equals("bora") || cfg.method.equals("melora");
+        String blockSettings = blockMethod ? String.format("  b=%d", cfg.blocks) : "";
+        if (cfg.method.equals("bora")) {
+            blockSettings += "  sigma=" + cfg.sigma;
+        }
+        out.printf("method %s  r=%d%s  alpha=%.1f: %d adapted modules, %,d trainable parameters"
                         + " (%,d in adapters, %,d in the head); the base model has %,d%n",
-                cfg.method, cfg.rank, cfg.blocks, cfg.alpha, cfg.sigma, adapters.all().size(), trainableCount,
+                cfg.method, cfg.rank, blockSettings, cfg.alpha, adapters.all().size(), trainableCount,
                 adapters.trainableCount(), trainableCount - adapters.trainableCount(),
                 encoder.parameterCount() - adapters.trainableCount());
 
