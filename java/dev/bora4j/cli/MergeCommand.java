@@ -1,11 +1,9 @@
 package dev.bora4j.cli;
 
-import dev.bora4j.adapters.AdapterSaveOptions;
 import dev.bora4j.adapters.BoraAdapterFiles;
 import dev.bora4j.adapters.LoadedAdapter;
 import dev.bora4j.adapters.LoraExport;
 import dev.bora4j.adapters.MergedWeights;
-import dev.bora4j.models.minilm.MiniLmModel;
 import dev.bora4j.train.AcceptabilityTask;
 import dev.bora4j.train.SentenceClassifier;
 import picocli.CommandLine.Command;
@@ -36,18 +34,14 @@ public final class MergeCommand implements Callable<Integer> {
         if (!Files.isDirectory(adapter)) {
             throw new IllegalArgumentException("--adapter " + adapter + " is not a folder");
         }
-        SentenceClassifier model = new SentenceClassifier(MiniLmModel.loadPretrained(), AcceptabilityTask.CLASSES);
+        SentenceClassifier model = AcceptabilityTask.newClassifier();
         LoadedAdapter loaded = BoraAdapterFiles.load(adapter, model);
         if (output != null) {
             MergedWeights.export(output, model);
             System.out.println("wrote merged weights to " + output);
         }
         if (lora != null) {
-            AdapterSaveOptions options = AdapterSaveOptions.baseModel(AcceptabilityTask.BASE_MODEL).withTaskType("SEQ_CLS");
-            for (var e : loaded.extraTensors().entrySet()) {
-                options = options.withExtraTensor(e.getKey(), e.getValue());
-            }
-            LoraExport.export(lora, loaded.adapters(), options);
+            LoraExport.export(lora, loaded.adapters(), AcceptabilityTask.saveOptions(loaded.extraTensors()));
             System.out.println("wrote the adapter as a rank-" + LoraExport.exportedRank(loaded.adapters().byModule()
                     .values().iterator().next().config()) + " LoRA to " + lora);
         }

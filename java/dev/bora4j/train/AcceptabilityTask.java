@@ -1,5 +1,6 @@
 package dev.bora4j.train;
 
+import dev.bora4j.adapters.AdapterSaveOptions;
 import dev.bora4j.data.AcceptabilityDataset;
 import dev.bora4j.data.AcceptabilityDatasetBuilder;
 import dev.bora4j.data.LabeledSentence;
@@ -7,11 +8,14 @@ import dev.bora4j.data.Split;
 import dev.bora4j.models.minilm.MiniLmModel;
 import dev.bora4j.models.minilm.MiniLmTokenizer;
 
+import org.bytedeco.pytorch.Tensor;
+
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -40,6 +44,15 @@ public final class AcceptabilityTask {
         return new AcceptabilityTask(tokenizer, data);
     }
 
+    /** Save options of this task's adapter folders: the base model, SEQ_CLS and the head's tensors. */
+    public static AdapterSaveOptions saveOptions(Map<String, Tensor> headTensors) {
+        AdapterSaveOptions options = AdapterSaveOptions.baseModel(BASE_MODEL).withTaskType("SEQ_CLS");
+        for (Map.Entry<String, Tensor> e : headTensors.entrySet()) {
+            options = options.withExtraTensor(e.getKey(), e.getValue());
+        }
+        return options;
+    }
+
     public MiniLmTokenizer tokenizer() {
         return tokenizer;
     }
@@ -56,7 +69,7 @@ public final class AcceptabilityTask {
     }
 
     /** A fresh classifier over the frozen pretrained encoder, its head initialised from torch's generator. */
-    public SentenceClassifier newClassifier() {
+    public static SentenceClassifier newClassifier() {
         return new SentenceClassifier(MiniLmModel.loadPretrained(), CLASSES);
     }
 }

@@ -21,8 +21,8 @@ public final class AdapterEvaluation {
     }
 
     /** The pretrained classifier with the adapter folder's adapters attached and its head loaded. */
-    public static SentenceClassifier load(AcceptabilityTask task, Path adapterDir) throws IOException {
-        SentenceClassifier model = task.newClassifier();
+    public static SentenceClassifier load(Path adapterDir) throws IOException {
+        SentenceClassifier model = AcceptabilityTask.newClassifier();
         LoadedAdapter loaded = BoraAdapterFiles.load(adapterDir, model);
         Map<String, Tensor> extra = loaded.extraTensors();
         copyHead(adapterDir, extra, "classifier.weight", model.head().weight());
@@ -33,7 +33,7 @@ public final class AdapterEvaluation {
     public static ClassificationMetrics evaluate(Path adapterDir, Split split, int maxLength, int maxExamples,
                                                  long dataSeed, int batchSize, PrintStream out) throws IOException {
         AcceptabilityTask task = AcceptabilityTask.load(maxLength, dataSeed, out);
-        SentenceClassifier model = load(task, adapterDir);
+        SentenceClassifier model = load(adapterDir);
         List<LabeledSentence> items = task.split(split, maxExamples, dataSeed);
         return FineTuning.evaluate(model, task.tokenizer(), items, batchSize);
     }

@@ -84,7 +84,7 @@ public final class FineTuning {
         out.printf("using %d train, %d dev, %d test sentences%n", train.size(), dev.size(), test.size());
 
         torch.manual_seed(cfg.seed);
-        SentenceClassifier model = task.newClassifier();
+        SentenceClassifier model = AcceptabilityTask.newClassifier();
         MiniLmModel encoder = model.encoder();
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
         Map<String, Tensor> trainable = new LinkedHashMap<>(adapters.trainableParameters());
@@ -424,10 +424,7 @@ public final class FineTuning {
 
         void writeFinal(FineTuningResult result, BoraAdapters adapters, Map<String, Tensor> head, TrainingConfig cfg)
                 throws IOException {
-            AdapterSaveOptions options = AdapterSaveOptions.baseModel(AcceptabilityTask.BASE_MODEL).withTaskType("SEQ_CLS");
-            for (Map.Entry<String, Tensor> e : head.entrySet()) {
-                options = options.withExtraTensor(e.getKey(), e.getValue());
-            }
+            AdapterSaveOptions options = AcceptabilityTask.saveOptions(head);
             if (cfg.method.equals("hira") || cfg.method.equals("krona")) {
                 // no PEFT-compatible folder layout for these: the trained tensors (adapter and head) by name
                 Map<String, Tensor> all = new LinkedHashMap<>(adapters.trainableParameters());
