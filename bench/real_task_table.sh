@@ -3,5 +3,5 @@
 # Usage: bench/real_task_table.sh [runs-folder]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CP=$(bench/classpath.sh)
+CP=${CP:-$(bench/classpath.sh)}
 exec java -cp "$CP" dev.bora4j.bench.RealTaskTable "${1:-runs}"

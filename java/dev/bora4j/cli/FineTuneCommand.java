@@ -74,6 +74,12 @@ public final class FineTuneCommand implements Callable<Integer> {
     long seed = d.seed;
     @Option(names = "--data-seed", description = "Seed of the train/dev/test split (default: ${DEFAULT-VALUE}).")
     long dataSeed = d.dataSeed;
+    @Option(names = "--rank-every", description = "Record each adapter update's numerical rank every N steps, 0 = never (default: ${DEFAULT-VALUE}).")
+    int rankEvery = d.rankEvery;
+    @Option(names = "--init-from", description = "Start BoRA from a trained LoRA adapter folder (its A, B and head; Sigma = 1).")
+    Path initFrom = d.initFrom;
+    @Option(names = "--train-only", description = "all (adapters and head) or sigma (only Sigma; needs --init-from) (default: ${DEFAULT-VALUE}).")
+    String trainOnly = d.trainOnly;
     @Option(names = "--device", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
     String device = d.device;
     @Option(names = "--threads", description = "Torch intra-op threads, 0 = 1 (OpenBLAS still uses every core) (default: ${DEFAULT-VALUE}).")
@@ -121,6 +127,9 @@ public final class FineTuneCommand implements Callable<Integer> {
         c.maxSteps = maxSteps;
         c.seed = seed;
         c.dataSeed = dataSeed;
+        c.rankEvery = rankEvery;
+        c.initFrom = initFrom;
+        c.trainOnly = trainOnly;
         c.device = device;
         c.threads = threads;
         c.output = output;

@@ -23,11 +23,17 @@ public final class AdapterEvaluation {
     /** The pretrained classifier with the adapter folder's adapters attached and its head loaded. */
     public static SentenceClassifier load(Path adapterDir) throws IOException {
         SentenceClassifier model = AcceptabilityTask.newClassifier();
+        loadOnto(adapterDir, model);
+        return model;
+    }
+
+    /** Attaches the adapter folder's adapters to {@code model} and loads its head into the model's head. */
+    static LoadedAdapter loadOnto(Path adapterDir, SentenceClassifier model) throws IOException {
         LoadedAdapter loaded = BoraAdapterFiles.load(adapterDir, model);
         Map<String, Tensor> extra = loaded.extraTensors();
         copyHead(adapterDir, extra, "classifier.weight", model.head().weight());
         copyHead(adapterDir, extra, "classifier.bias", model.head().bias());
-        return model;
+        return loaded;
     }
 
     public static ClassificationMetrics evaluate(Path adapterDir, Split split, int maxLength, int maxExamples,

@@ -87,12 +87,14 @@ public final class FineTuning {
         SentenceClassifier model = AcceptabilityTask.newClassifier();
         MiniLmModel encoder = model.encoder();
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
-        Map<String, Tensor> trainable = new LinkedHashMap<>(adapters.trainableParameters());
-        for (Map.Entry<String, Tensor> e : headParameters(model).entrySet()) {
-            e.getValue().set_requires_grad(true);
-            trainable.put(e.getKey(), e.getValue());
+        if (cfg.initFrom != null) {
+            LoraStart.copy(cfg.initFrom, adapters, model);
+            out.printf("started from the trained LoRA in %s (A, B and head; Sigma = 1)%n", cfg.initFrom);
         }
+        Map<String, Tensor> trainable = trainableTensors(adapters, headParameters(model));
         long trainableCount = trainable.values().stream().mapToLong(Tensor::numel).sum();
+        long headCount = trainable.entrySet().stream().filter(e -> e.getKey().startsWith("classifier."))
+                .mapToLong(e -> e.getValue().numel()).sum();
         boolean blockMethod = cfg.method.equals("bora") || cfg.method.equals("melora");
         String blockSettings = blockMethod ? String.format("  b=%d", cfg.blocks) : "";
         if (cfg.method.equals("bora")) {
@@ -101,8 +103,10 @@ public final class FineTuning {
         out.printf("method %s  r=%d%s  alpha=%.1f: %d adapted modules, %,d trainable parameters"
                         + " (%,d in adapters, %,d in the head); the base model has %,d%n",
                 cfg.method, cfg.rank, blockSettings, cfg.alpha, adapters.all().size(), trainableCount,
-                adapters.trainableCount(), trainableCount - adapters.trainableCount(),
-                encoder.parameterCount() - adapters.trainableCount());
+                trainableCount - headCount, headCount, encoder.parameterCount() - adapters.trainableCount());
+        if (cfg.trainOnly.equals("sigma")) {
+            out.println("training only Sigma: A, B and the head stay as loaded");
+        }
 
         ParameterGroups groups = new ParameterGroups(trainable);
         AdamW optimizer = groups.optimizer();
@@ -141,6 +145,9 @@ public final class FineTuning {
         long stepsThisRun = 0;
         boolean stop = step >= totalSteps || early.shouldStop();
         try (MetricsLog metrics = new MetricsLog(files.metrics)) {
+            if (resumed.isEmpty() && cfg.rankEvery > 0) {
+                writeRanks(metrics, adapters, 0);
+            }
             for (int epoch = startEpoch; epoch < cfg.epochs && !stop; epoch++) {
                 List<Integer> order = shuffledOrder(train.size(), cfg.seed, epoch);
                 int firstBatch = epoch == startEpoch ? startBatch : 0;
@@ -177,6 +184,9 @@ public final class FineTuning {
                             out.printf("early stopping: dev MCC has not improved for %d evaluations%n", cfg.patience);
                         }
                     }
+                    if (cfg.rankEvery > 0 && (lastStep || step % cfg.rankEvery == 0)) {
+                        writeRanks(metrics, adapters, step);
+                    }
                     stop |= lastStep;
                     if (stop || epochEnd || step % cfg.checkpointEvery == 0) {
                         JsonObject state = new JsonObject();
@@ -204,6 +214,40 @@ public final class FineTuning {
         files.writeFinal(result, adapters, headParameters(model), cfg);
         out.printf("wrote %s, %s, %s and %s%n", files.adapter, files.metrics, files.plot, files.summary);
         return result;
+    }
+
+    /**
+     * The tensors the optimizer updates, by name: adapters and head, or only Sigma with
+     * {@code --train-only sigma} (the rest then needs no gradient, which also saves its backward).
+     */
+    private Map<String, Tensor> trainableTensors(BoraAdapters adapters, Map<String, Tensor> head) {
+        boolean sigmaOnly = cfg.trainOnly.equals("sigma");
+        Map<String, Tensor> trainable = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : adapters.trainableParameters().entrySet()) {
+            boolean train = !sigmaOnly || e.getKey().endsWith("bora_sigma");
+            e.getValue().set_requires_grad(train);
+            if (train) {
+                trainable.put(e.getKey(), e.getValue());
+            }
+        }
+        for (Map.Entry<String, Tensor> e : head.entrySet()) {
+            e.getValue().set_requires_grad(!sigmaOnly);
+            if (!sigmaOnly) {
+                trainable.put(e.getKey(), e.getValue());
+            }
+        }
+        return trainable;
+    }
+
+    /** One metrics record with the numerical rank of every adapter's update (see {@link UpdateRanks}). */
+    private static void writeRanks(MetricsLog metrics, BoraAdapters adapters, long step) throws IOException {
+        Map<String, Integer> absolute = new LinkedHashMap<>();
+        Map<String, Integer> relative = new LinkedHashMap<>();
+        for (Map.Entry<String, UpdateRanks.Rank> e : UpdateRanks.of(adapters).entrySet()) {
+            absolute.put(e.getKey(), e.getValue().absolute());
+            relative.put(e.getKey(), e.getValue().relative());
+        }
+        metrics.write("step", step, "rank_abs", absolute, "rank_rel", relative);
     }
 
     private BoraConfig adapterConfig() {
@@ -444,7 +488,7 @@ public final class FineTuning {
                 if (o.has("split")) {
                     chart.addDevMetric(0, s, o.get("accuracy").getAsDouble());
                     chart.addDevMetric(1, s, o.get("mcc").getAsDouble());
-                } else if (o.get("applied").getAsBoolean()) {
+                } else if (o.has("applied") && o.get("applied").getAsBoolean()) {
                     chart.addLoss(s, o.get("loss").getAsDouble());
                 }
             }
@@ -468,6 +512,10 @@ public final class FineTuning {
             s.addProperty("peak_rss_mib", peakRssMiB());
             s.addProperty("max_train_examples", cfg.maxTrainExamples);
             s.addProperty("epochs", cfg.epochs);
+            s.addProperty("train_only", cfg.trainOnly);
+            if (cfg.initFrom != null) {
+                s.addProperty("init_from", cfg.initFrom.toString());
+            }
             AtomicFiles.writeString(summary, s.toString());
         }
     }

@@ -49,6 +49,12 @@ public final class TrainingConfig {
     public long seed = 42;
     /** Seed of the train/dev/test split (fixed, so that runs with different seeds see the same split). */
     public long dataSeed = 42;
+    /** Record the numerical rank of every adapter's update every this many steps (0: never). */
+    public int rankEvery = 50;
+    /** A trained LoRA adapter folder to start BoRA from (A, B and head copied; null: fresh init). */
+    public Path initFrom = null;
+    /** Which tensors train: "all" (adapters and head) or "sigma" (only BoRA's Sigma; A, B, head frozen). */
+    public String trainOnly = "all";
     public String device = "cpu";
     public int threads = 0;
     public String dataset = "acceptability";
@@ -87,6 +93,15 @@ public final class TrainingConfig {
         require(maxTrainExamples >= 0, "--max-train must be >= 0, got " + maxTrainExamples);
         require(maxEvalExamples >= 0, "--max-eval must be >= 0, got " + maxEvalExamples);
         require(maxSteps >= 0, "--max-steps must be >= 0, got " + maxSteps);
+        require(rankEvery >= 0, "--rank-every must be >= 0, got " + rankEvery);
+        require(trainOnly.equals("all") || trainOnly.equals("sigma"),
+                "--train-only must be all or sigma, got '" + trainOnly + "'");
+        require(!trainOnly.equals("sigma") || method.equals("bora"),
+                "--train-only sigma needs --method bora (only BoRA has Sigma), got --method " + method);
+        require(initFrom == null || method.equals("bora"),
+                "--init-from starts BoRA from a LoRA folder: it needs --method bora, got --method " + method);
+        require(!trainOnly.equals("sigma") || initFrom != null,
+                "--train-only sigma trains Sigma on top of fixed A and B: give the trained LoRA with --init-from");
         require(device.equals("cpu") || device.equals("cuda"), "--device must be cpu or cuda, got '" + device + "'");
         require(threads >= 0, "--threads must be >= 0, got " + threads);
         require(output != null, "--output must be given");

@@ -38,7 +38,7 @@ class FineTuningTest {
                 "--output", output.toString()};
     }
 
-    private static TrainingConfig tinyConfig(Path output) {
+    static TrainingConfig tinyConfig(Path output) {
         TrainingConfig c = new TrainingConfig();
         c.maxTrainExamples = 96;
         c.maxEvalExamples = 64;
