@@ -139,6 +139,9 @@ public final class FineTuning {
             early.restore(s.get("best_dev_mcc").getAsDouble(), s.get("evals_without_improvement").getAsInt());
             files.truncateMetricsAfter(step);
             out.printf("resuming from the checkpoint at step %d (epoch %d, batch %d)%n", step, startEpoch + 1, startBatch);
+        } else {
+            // a run killed before its first checkpoint starts again from step 0: drop its lines
+            Files.deleteIfExists(files.metrics);
         }
 
         long trainStart = System.nanoTime();
