@@ -66,10 +66,14 @@ public final class RealTaskTable {
                     .append(stat(r, "seconds_per_step", "%.3f")).append(" | ")
                     .append(stat(r, "peak_rss_mib", "%.0f")).append(" |\n");
         }
-        md.append("\nTrainable parameters include the classifier head (770). Mean ± sample std over the seeds listed"
-                + " (± 0 with one seed). s / step: wall time of the training loop (including its dev evaluations)"
-                + " divided by its steps; peak RSS: VmHWM of the whole JVM process (one process per run). The"
-                + " table alone: `bench/real_task_table.sh " + runs + "`.\n");
+        md.append("\nTrainable parameters include the classifier head (770), except for sigma-only (Sigma alone"
+                + " trains; A, B and the head are those of the lora-r8 run of the same seed). Mean ± sample std over the"
+                + " seeds listed (± 0 with one seed). s / step: wall time of the training loop (including its dev"
+                + " evaluations) divided by its steps; peak RSS: VmHWM of the whole JVM process (one process per run)."
+                + " The table alone: `bench/real_task_table.sh " + runs + "`.\n");
+        md.append(pairedTable(byConfig));
+        md.append(rankTables(runs, byConfig.keySet()));
+        md.append(charts(runs, byConfig));
         // each runs folder has its own section, so a reduced sweep never overwrites the full one
         String folder = runs.getFileName().toString();
         String section = folder.equals("runs") ? "real-task" : "real-task-" + folder;
@@ -78,6 +82,167 @@ public final class RealTaskTable {
                         + "\" bench/real_task.sh " + extra,
                 md.toString());
         System.out.println(md);
+    }
+
+    private static final String BASELINE = "lora-r8";
+
+    /** Differences to the LoRA run of the same seed: seeds share the data order, so pairs cancel its noise. */
+    private static String pairedTable(Map<String, List<JsonObject>> byConfig) {
+        List<JsonObject> base = byConfig.get(BASELINE);
+        if (base == null) {
+            return "";
+        }
+        Map<String, JsonObject> baseBySeed = new TreeMap<>();
+        base.forEach(o -> baseBySeed.put(o.get("seed").getAsString(), o));
+        StringBuilder md = new StringBuilder("\n### Paired by seed: each configuration minus " + BASELINE + "\n\n"
+                + "| config | pairs | Δ dev MCC | Δ test acc | Δ test MCC | better test MCC in |\n|---|---:|---:|---:|---:|---:|\n");
+        for (Map.Entry<String, List<JsonObject>> e : byConfig.entrySet()) {
+            if (e.getKey().equals(BASELINE)) continue;
+            List<double[]> d = new ArrayList<>();
+            for (JsonObject o : e.getValue()) {
+                JsonObject b = baseBySeed.get(o.get("seed").getAsString());
+                if (b != null) {
+                    d.add(new double[] {diff(o, b, "dev_mcc"), diff(o, b, "test_accuracy"), diff(o, b, "test_mcc")});
+                }
+            }
+            if (d.isEmpty()) continue;
+            long wins = d.stream().filter(x -> x[2] > 0).count();
+            md.append("| ").append(e.getKey()).append(" | ").append(d.size());
+            for (int k = 0; k < 3; k++) {
+                final int kk = k;
+                md.append(" | ").append(ResultsSection.meanStd(d.stream().mapToDouble(x -> x[kk]).toArray(), "%+.4f", "%.4f"));
+            }
+            md.append(" | ").append(wins).append(" of ").append(d.size()).append(" |\n");
+        }
+        md.append("\nFor sigma-only the difference is what training Sigma alone added to the trained LoRA it"
+                + " started from (at Sigma = 1 it is that LoRA exactly).\n");
+        return md.toString();
+    }
+
+    private static double diff(JsonObject a, JsonObject b, String key) {
+        return a.get(key).getAsDouble() - b.get(key).getAsDouble();
+    }
+
+    /** Rank records (step -> module -> {abs, rel}) of one run's metrics.jsonl, empty if it has none. */
+    private static TreeMap<Long, Map<String, int[]>> rankRecords(Path run) throws IOException {
+        TreeMap<Long, Map<String, int[]>> records = new TreeMap<>();
+        Path metrics = run.resolve("metrics.jsonl");
+        if (!Files.isRegularFile(metrics)) return records;
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            if (!line.contains("rank_rel")) continue;
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            Map<String, int[]> modules = new java.util.LinkedHashMap<>();
+            for (Map.Entry<String, com.google.gson.JsonElement> m : o.getAsJsonObject("rank_rel").entrySet()) {
+                modules.put(m.getKey(), new int[] {o.getAsJsonObject("rank_abs").get(m.getKey()).getAsInt(),
+                        m.getValue().getAsInt()});
+            }
+            records.put(o.get("step").getAsLong(), modules);
+        }
+        return records;
+    }
+
+    /** "attention.self.query" from "bert.encoder.layer.3.attention.self.query". */
+    static String moduleType(String module) {
+        return module.replaceFirst("^.*layer\\.\\d+\\.", "");
+    }
+
+    private static final List<String> TYPES = List.of("attention.self.query", "attention.self.key",
+            "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense");
+
+    /** Final rank per module type and mean rank over training, from the runs' rank records. */
+    private static String rankTables(Path runs, java.util.Set<String> configs) throws IOException {
+        StringBuilder finalRows = new StringBuilder();
+        Map<String, TreeMap<Long, List<Double>>> overTraining = new TreeMap<>();
+        java.util.SortedSet<Long> steps = new java.util.TreeSet<>();
+        for (String config : configs) {
+            List<TreeMap<Long, Map<String, int[]>>> perSeed = new ArrayList<>();
+            try (Stream<Path> dirs = Files.list(runs)) {
+                for (Path d : dirs.sorted().toList()) {
+                    Matcher m = RUN.matcher(d.getFileName().toString());
+                    if (m.matches() && m.group(1).equals(config) && Files.isRegularFile(d.resolve("summary.json"))) {
+                        TreeMap<Long, Map<String, int[]>> r = rankRecords(d);
+                        if (!r.isEmpty()) perSeed.add(r);
+                    }
+                }
+            }
+            if (perSeed.isEmpty()) continue;
+            Map<String, List<Double>> byType = new java.util.LinkedHashMap<>();
+            List<Double> absolute = new ArrayList<>();
+            for (TreeMap<Long, Map<String, int[]>> r : perSeed) {
+                for (Map.Entry<String, int[]> e : r.lastEntry().getValue().entrySet()) {
+                    byType.computeIfAbsent(moduleType(e.getKey()), k -> new ArrayList<>()).add((double) e.getValue()[1]);
+                    absolute.add((double) e.getValue()[0]);
+                }
+                for (Map.Entry<Long, Map<String, int[]>> step : r.entrySet()) {
+                    steps.add(step.getKey());
+                    overTraining.computeIfAbsent(config, k -> new TreeMap<>()).computeIfAbsent(step.getKey(),
+                            k -> new ArrayList<>()).add(step.getValue().values().stream().mapToInt(x -> x[1]).average().orElse(0));
+                }
+            }
+            finalRows.append("| ").append(config).append(" | ").append(perSeed.size());
+            for (String t : TYPES) {
+                List<Double> v = byType.get(t);
+                finalRows.append(" | ").append(v == null ? "n/a" : String.format("%.1f", mean(v)));
+            }
+            finalRows.append(" | ").append(String.format("%.1f", mean(absolute))).append(" |\n");
+        }
+        if (finalRows.length() == 0) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder("\n### Numerical rank of each layer's update s·dW at the end of training\n\n"
+                + "Singular values above 1e-3 σmax (relative), mean over the 6 layers and the seeds with rank records;"
+                + " last column: above the paper's 0.005 (absolute), mean over all 36 modules. Bounds: r = 8 for LoRA,"
+                + " b·r for BoRA and MELoRA (32 at b = 4), min(out, in) for HiRA and KronA.\n\n"
+                + "| config | seeds | query | key | value | attn. output | intermediate | output | all, σ > 0.005 |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append(finalRows);
+        md.append("\n### Mean numerical rank (relative threshold, all 36 modules) over training\n\n| config |");
+        steps.forEach(s -> md.append(" step ").append(s).append(" |"));
+        md.append("\n|---|");
+        steps.forEach(s -> md.append("---:|"));
+        md.append("\n");
+        for (Map.Entry<String, TreeMap<Long, List<Double>>> e : overTraining.entrySet()) {
+            md.append("| ").append(e.getKey()).append(" |");
+            for (long s : steps) {
+                List<Double> v = e.getValue().get(s);
+                md.append(" ").append(v == null ? "" : String.format("%.1f", mean(v))).append(" |");
+            }
+            md.append("\n");
+        }
+        RANKS_OVER_TRAINING.clear();
+        RANKS_OVER_TRAINING.putAll(overTraining);
+        return md.toString();
+    }
+
+    private static final Map<String, TreeMap<Long, List<Double>>> RANKS_OVER_TRAINING = new TreeMap<>();
+
+    private static double mean(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    /** docs/img/ charts: dev and test MCC per configuration, and the mean rank over training. */
+    private static String charts(Path runs, Map<String, List<JsonObject>> byConfig) throws IOException {
+        String folder = runs.getFileName().toString();
+        Charts.Bars bars = new Charts.Bars();
+        for (Map.Entry<String, List<JsonObject>> e : byConfig.entrySet()) {
+            for (String key : List.of("dev_mcc", "test_mcc")) {
+                double[] v = e.getValue().stream().mapToDouble(o -> o.get(key).getAsDouble()).toArray();
+                double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
+                double ss = java.util.Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum();
+                bars.add(key.replace('_', ' '), e.getKey(), mean, v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0);
+            }
+        }
+        StringBuilder md = new StringBuilder("\n");
+        String mcc = bars.write(folder + "-mcc", "MiniLM on acceptability: MCC, mean ± std over seeds", "MCC");
+        md.append("![dev and test MCC per configuration](").append(mcc).append(")\n");
+        if (!RANKS_OVER_TRAINING.isEmpty()) {
+            Charts.Lines lines = new Charts.Lines();
+            RANKS_OVER_TRAINING.forEach((config, bySteps) -> bySteps.forEach((step, v) -> lines.add(config, step, mean(v))));
+            String rank = lines.write(folder + "-rank", "Mean numerical rank of the 36 updates (σ > 1e-3 σmax)",
+                    "optimizer step", "rank");
+            md.append("\n![mean numerical rank over training](").append(rank).append(")\n");
+        }
+        return md.toString();
     }
 
     private static String stat(List<JsonObject> runs, String key, String format) {

@@ -73,12 +73,17 @@ public final class ResultsSection {
 
     /** mean ± std (sample std, n - 1) of the values. */
     public static String meanStd(double[] v, String format) {
+        return meanStd(v, format, format);
+    }
+
+    /** mean ± std with their own formats (e.g. a signed mean, "%+.4f", and an unsigned std). */
+    public static String meanStd(double[] v, String meanFormat, String stdFormat) {
         double mean = 0;
         for (double x : v) mean += x;
         mean /= v.length;
         double ss = 0;
         for (double x : v) ss += (x - mean) * (x - mean);
         double std = v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0;
-        return String.format(format, mean) + " ± " + String.format(format, std);
+        return String.format(meanFormat, mean) + " ± " + String.format(stdFormat, std);
     }
 }
