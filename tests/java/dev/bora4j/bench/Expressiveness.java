@@ -52,6 +52,8 @@ public final class Expressiveness {
                         + " the learned s * dW above 0.005 (abs) and above 1e-3 * sigma_max (rel). BoRA uses the"
                         + " exp Sigma parameterisation; HiRA's W0 is Gaussian with std 1/sqrt(in). The SVD row is the"
                         + " closed-form optimum of LoRA at rank r (Eckart-Young), a check on the Adam fits.\n\n");
+        Charts.Bars errorChart = new Charts.Bars();
+        Charts.Bars rankChart = new Charts.Bars();
         for (long[] shape : shapes) {
             long out = shape[0], in = shape[1];
             for (String kind : new String[] {"decaying", "random"}) {
@@ -92,10 +94,17 @@ public final class Expressiveness {
                             .append(ResultsSection.meanStd(err[k], "%.4f")).append(" | ")
                             .append(ResultsSection.meanStd(rankAbs[k], "%.1f")).append(" | ")
                             .append(ResultsSection.meanStd(rankRel[k], "%.1f")).append(" |\n");
+                    String series = out + "x" + in + " " + kind;
+                    errorChart.add(series, methods.get(k).label(), ResultsSection.mean(err[k]), ResultsSection.std(err[k]));
+                    rankChart.add(series, methods.get(k).label(), ResultsSection.mean(rankRel[k]), ResultsSection.std(rankRel[k]));
                 }
                 md.append('\n');
             }
         }
+        md.append("![relative error per method](").append(errorChart.write("expressiveness-error",
+                "Relative Frobenius error of the fit (lower is better)", "||dW - dW*|| / ||dW*||")).append(")\n\n");
+        md.append("![numerical rank per method](").append(rankChart.write("expressiveness-rank",
+                "Numerical rank of the fitted update (σ > 1e-3 σmax)", "rank")).append(")\n");
         ResultsSection.write("expressiveness", "Expressiveness at equal parameter budgets",
                 "bench/expressiveness.sh " + steps + " " + seeds, md.toString());
         System.out.println(md);

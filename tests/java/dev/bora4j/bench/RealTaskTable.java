@@ -227,9 +227,7 @@ public final class RealTaskTable {
         for (Map.Entry<String, List<JsonObject>> e : byConfig.entrySet()) {
             for (String key : List.of("dev_mcc", "test_mcc")) {
                 double[] v = e.getValue().stream().mapToDouble(o -> o.get(key).getAsDouble()).toArray();
-                double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
-                double ss = java.util.Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum();
-                bars.add(key.replace('_', ' '), e.getKey(), mean, v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0);
+                bars.add(key.replace('_', ' '), e.getKey(), ResultsSection.mean(v), ResultsSection.std(v));
             }
         }
         StringBuilder md = new StringBuilder("\n");

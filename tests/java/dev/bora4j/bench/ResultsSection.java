@@ -78,12 +78,20 @@ public final class ResultsSection {
 
     /** mean ± std with their own formats (e.g. a signed mean, "%+.4f", and an unsigned std). */
     public static String meanStd(double[] v, String meanFormat, String stdFormat) {
-        double mean = 0;
-        for (double x : v) mean += x;
-        mean /= v.length;
-        double ss = 0;
-        for (double x : v) ss += (x - mean) * (x - mean);
-        double std = v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0;
-        return String.format(meanFormat, mean) + " ± " + String.format(stdFormat, std);
+        return String.format(meanFormat, mean(v)) + " ± " + String.format(stdFormat, std(v));
+    }
+
+    public static double mean(double[] v) {
+        double sum = 0;
+        for (double x : v) sum += x;
+        return v.length == 0 ? Double.NaN : sum / v.length;
+    }
+
+    /** Sample standard deviation (n - 1); 0 for fewer than two values. */
+    public static double std(double[] v) {
+        if (v.length < 2) return 0;
+        double m = mean(v), ss = 0;
+        for (double x : v) ss += (x - m) * (x - m);
+        return Math.sqrt(ss / (v.length - 1));
     }
 }

@@ -111,13 +111,20 @@ public final class TrainingStepEfficiency {
                     .append(reps).append(" interleaved repetitions after ").append(WARMUP).append(" warm-up rounds.\n\n")
                     .append("| variant | adapter params | step median (ms) | p10-p90 (ms) | time vs LoRA r=8 | step peak RSS above start (MiB) |\n")
                     .append("|---|---:|---:|---:|---:|---:|\n");
+            Charts.Bars chart = new Charts.Bars();
             for (int v = 0; v < variants.size(); v++) {
                 double[] s = ms[v].clone();
                 Arrays.sort(s);
                 md.append(String.format("| %s | %,d | %.1f | %.1f-%.1f | %.2fx | %.0f |%n", variants.get(v).label(),
                         params[v], median(ms[v]), s[(int) (0.1 * (s.length - 1))], s[(int) (0.9 * (s.length - 1))],
                         median(ms[v]) / loraMedian, peakMiB[v]));
+                chart.add("median step time / LoRA r=8", variants.get(v).label(), median(ms[v]) / loraMedian, 0);
             }
+            md.append("\nThe memory column is the step's transient memory (activations kept for backward,"
+                    + " gradients, temporaries): glibc's mmap threshold is fixed (MALLOC_MMAP_THRESHOLD_, set by"
+                    + " bench/efficiency.sh) so that large blocks go back to the system when freed and each step's"
+                    + " peak shows in VmHWM.\n\n![step time relative to LoRA r=8](").append(chart.write("efficiency-cpu",
+                    "MiniLM training step on this CPU, relative to LoRA r=8", "median step time / LoRA r=8")).append(")\n");
             ResultsSection.write("efficiency-cpu", "Training-step efficiency on this CPU (MiniLM)",
                     "bench/efficiency.sh " + reps, md.toString());
             System.out.println(md);
