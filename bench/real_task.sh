@@ -17,7 +17,8 @@ JOBS=${JOBS:-1}
 # name -> flags. Parameter counts are matched to LoRA r=8 (331,776 adapter parameters): MELoRA and
 # HiRA have exactly LoRA's count, BoRA adds b*b*r per module (+1.4% at b=4), KronA with A 4x8
 # has 332,928 (+0.35%). sigma-only-b4 starts from the trained lora-r8 run of the same seed and
-# trains only Sigma (A, B and the head frozen): it runs after that run.
+# trains only Sigma (A, B and the head frozen); lora-r8-continued, its control, trains that LoRA
+# (A, B and head) for the same extra steps. Both run after lora-r8.
 declare -A FLAGS=(
   [lora-r8]="--method lora --r 8 --alpha 16"
   [melora-b4-r8]="--method melora --r 8 --b 4 --alpha 16"
@@ -29,8 +30,9 @@ declare -A FLAGS=(
   [bora-b4-r8-raw]="--method bora --r 8 --b 4 --alpha 16 --sigma raw"
   [bora-b4-r8-exp]="--method bora --r 8 --b 4 --alpha 16 --sigma exp"
   [sigma-only-b4]="--method bora --r 8 --b 4 --alpha 16 --train-only sigma --init-from {RUNS}/lora-r8-s{SEED}/adapter"
+  [lora-r8-continued]="--method lora --r 8 --alpha 16 --init-from {RUNS}/lora-r8-s{SEED}/adapter"
 )
-ALL="lora-r8 melora-b4-r8 bora-b2-r8 bora-b4-r8 bora-b8-r8 hira-r8 krona-4x8 bora-b4-r8-raw bora-b4-r8-exp sigma-only-b4"
+ALL="lora-r8 melora-b4-r8 bora-b2-r8 bora-b4-r8 bora-b8-r8 hira-r8 krona-4x8 bora-b4-r8-raw bora-b4-r8-exp sigma-only-b4 lora-r8-continued"
 CONFIGS=${CONFIGS:-$ALL}
 CP=${CP:-$(bench/classpath.sh)}
 THREAD_FLAGS=()

@@ -76,7 +76,7 @@ public final class FineTuneCommand implements Callable<Integer> {
     long dataSeed = d.dataSeed;
     @Option(names = "--rank-every", description = "Record each adapter update's numerical rank every N steps, 0 = never (default: ${DEFAULT-VALUE}).")
     int rankEvery = d.rankEvery;
-    @Option(names = "--init-from", description = "Start BoRA from a trained LoRA adapter folder (its A, B and head; Sigma = 1).")
+    @Option(names = "--init-from", description = "Start from a trained LoRA adapter folder (its A, B and head; Sigma = 1): --method bora or lora.")
     Path initFrom = d.initFrom;
     @Option(names = "--train-only", description = "all (adapters and head) or sigma (only Sigma; needs --init-from) (default: ${DEFAULT-VALUE}).")
     String trainOnly = d.trainOnly;

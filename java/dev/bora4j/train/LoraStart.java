@@ -13,9 +13,10 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Starts BoRA adapters from a trained LoRA folder: A, B and the classification head are copied,
- * Sigma keeps its initial value, at which every parameterisation gives Sigma = 1 and so
- * B diag(Sigma) A = B A: the model starts exactly where the LoRA run ended.
+ * Starts BoRA (or LoRA) adapters from a trained LoRA folder: A, B and the classification head are
+ * copied, Sigma keeps its initial value, at which every parameterisation gives Sigma = 1 and so
+ * B diag(Sigma) A = B A: the model starts exactly where the LoRA run ended. Continuing as LoRA is
+ * the control for continuing as BoRA: same start, same extra steps.
  */
 final class LoraStart {
 

@@ -51,7 +51,7 @@ public final class TrainingConfig {
     public long dataSeed = 42;
     /** Record the numerical rank of every adapter's update every this many steps (0: never). */
     public int rankEvery = 50;
-    /** A trained LoRA adapter folder to start BoRA from (A, B and head copied; null: fresh init). */
+    /** A trained LoRA adapter folder to start from (A, B and head copied, Sigma = 1; null: fresh init). */
     public Path initFrom = null;
     /** Which tensors train: "all" (adapters and head) or "sigma" (only BoRA's Sigma; A, B, head frozen). */
     public String trainOnly = "all";
@@ -98,8 +98,9 @@ public final class TrainingConfig {
                 "--train-only must be all or sigma, got '" + trainOnly + "'");
         require(!trainOnly.equals("sigma") || method.equals("bora"),
                 "--train-only sigma needs --method bora (only BoRA has Sigma), got --method " + method);
-        require(initFrom == null || method.equals("bora"),
-                "--init-from starts BoRA from a LoRA folder: it needs --method bora, got --method " + method);
+        require(initFrom == null || method.equals("bora") || method.equals("lora"),
+                "--init-from continues a trained LoRA as BoRA or as LoRA: it needs --method bora or lora, got --method "
+                        + method);
         require(!trainOnly.equals("sigma") || initFrom != null,
                 "--train-only sigma trains Sigma on top of fixed A and B: give the trained LoRA with --init-from");
         require(device.equals("cpu") || device.equals("cuda"), "--device must be cpu or cuda, got '" + device + "'");

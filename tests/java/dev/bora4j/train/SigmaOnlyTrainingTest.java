@@ -147,6 +147,11 @@ class SigmaOnlyTrainingTest {
         d.trainOnly = "heads";
         assertTrue(assertThrows(IllegalArgumentException.class, d::validate).getMessage().contains("--train-only must be"));
         d.trainOnly = "all";
+        d.initFrom = Path.of("x");
+        d.method = "hira";
+        assertTrue(assertThrows(IllegalArgumentException.class, d::validate).getMessage().contains("--method bora or lora"));
+        d.method = "lora";
+        d.validate(); // continuing a LoRA as LoRA: the control for the Sigma-only run
         d.rankEvery = -1;
         assertTrue(assertThrows(IllegalArgumentException.class, d::validate).getMessage().contains("--rank-every"));
     }
