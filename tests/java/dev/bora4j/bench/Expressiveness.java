@@ -5,6 +5,7 @@ import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraConfig.Mode;
 import dev.bora4j.nn.BoraInjector;
 import dev.bora4j.nn.TrainableAdapter;
+import dev.bora4j.train.UpdateRanks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -214,10 +215,7 @@ public final class Expressiveness {
             dw = layer.forward(eye).sub(frozen).t().contiguous();
         }
         double rel = dw.sub(target).norm().item_double() / target.norm().item_double();
-        Tensor s = torch.linalg_svdvals(dw.to(torch.ScalarType.Double));
-        double smax = s.max().item_double();
-        int abs = (int) s.gt(new Scalar(0.005)).sum().item_long();
-        int relRank = (int) s.gt(new Scalar(1e-3 * smax)).sum().item_long();
-        return new Fit(rel, count, abs, relRank);
+        UpdateRanks.Rank rank = UpdateRanks.of(dw);
+        return new Fit(rel, count, rank.absolute(), rank.relative());
     }
 }
