@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CP=$(bench/classpath.sh)
-# A fixed mmap threshold returns every large block to the system when it is freed, so a step's
-# peak memory shows in VmHWM instead of hiding in malloc's cache. One torch thread, OpenBLAS too.
-export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072} OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+# One torch thread, OpenBLAS too. Times are taken with glibc's default malloc settings; the memory
+# column comes from a child process that fixes the mmap threshold itself (see TrainingStepEfficiency).
+unset MALLOC_MMAP_THRESHOLD_
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 exec java -Xmx4g -cp "$CP" dev.bora4j.bench.TrainingStepEfficiency "${1:-15}"

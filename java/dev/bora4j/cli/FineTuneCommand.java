@@ -64,6 +64,9 @@ public final class FineTuneCommand implements Callable<Integer> {
     int checkpointEvery = d.checkpointEvery;
     @Option(names = "--max-length", description = "Longest sentence in tokens; longer ones are truncated (default: ${DEFAULT-VALUE}).")
     int maxLength = d.maxLength;
+    @Option(names = "--group-by-length", negatable = false,
+            description = "Batch sentences of similar length together (within mega-batches of 50 batches): less padding, faster steps.")
+    boolean groupByLength;
     @Option(names = "--max-train", description = "Use at most N training sentences, 0 = all (default: ${DEFAULT-VALUE}).")
     int maxTrain = d.maxTrainExamples;
     @Option(names = "--max-eval", description = "Use at most N dev and N test sentences, 0 = all (default: ${DEFAULT-VALUE}).")
@@ -122,6 +125,7 @@ public final class FineTuneCommand implements Callable<Integer> {
         c.evalEvery = evalEvery;
         c.checkpointEvery = checkpointEvery;
         c.maxLength = maxLength;
+        c.groupByLength = groupByLength;
         c.maxTrainExamples = maxTrain;
         c.maxEvalExamples = maxEval;
         c.maxSteps = maxSteps;

@@ -82,6 +82,7 @@ public final class FineTuning {
         List<LabeledSentence> dev = task.split(Split.DEV, cfg.maxEvalExamples, cfg.dataSeed);
         List<LabeledSentence> test = task.split(Split.TEST, cfg.maxEvalExamples, cfg.dataSeed);
         out.printf("using %d train, %d dev, %d test sentences%n", train.size(), dev.size(), test.size());
+        int[] trainLengths = cfg.groupByLength ? tokenLengths(tokenizer, train) : null;
 
         torch.manual_seed(cfg.seed);
         SentenceClassifier model = AcceptabilityTask.newClassifier();
@@ -153,6 +154,9 @@ public final class FineTuning {
             }
             for (int epoch = startEpoch; epoch < cfg.epochs && !stop; epoch++) {
                 List<Integer> order = shuffledOrder(train.size(), cfg.seed, epoch);
+                if (cfg.groupByLength) {
+                    order = LengthGroupedOrder.of(order, trainLengths, cfg.batchSize, LengthGroupedOrder.DEFAULT_MEGA_BATCHES);
+                }
                 int firstBatch = epoch == startEpoch ? startBatch : 0;
                 ProgressBar bar = new ProgressBar(out, String.format("epoch %d/%d", epoch + 1, cfg.epochs),
                         stepsPerEpoch, cfg.progressBar && ProgressBar.stdoutIsTerminal());
@@ -387,6 +391,14 @@ public final class FineTuning {
         return metrics;
     }
 
+    private static int[] tokenLengths(MiniLmTokenizer tokenizer, List<LabeledSentence> items) {
+        int[] lengths = new int[items.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = tokenizer.tokenIds(items.get(i).text()).length;
+        }
+        return lengths;
+    }
+
     private static List<String> texts(List<LabeledSentence> items) {
         List<String> t = new ArrayList<>(items.size());
         items.forEach(s -> t.add(s.text()));
@@ -516,6 +528,7 @@ public final class FineTuning {
             s.addProperty("max_train_examples", cfg.maxTrainExamples);
             s.addProperty("epochs", cfg.epochs);
             s.addProperty("train_only", cfg.trainOnly);
+            s.addProperty("group_by_length", cfg.groupByLength);
             if (cfg.initFrom != null) {
                 s.addProperty("init_from", cfg.initFrom.toString());
             }

@@ -40,6 +40,8 @@ public final class TrainingConfig {
     public int evalEvery = 100;
     public int checkpointEvery = 200;
     public int maxLength = 64;
+    /** Batch sentences of similar length together (less padding, faster steps); see {@link LengthGroupedOrder}. */
+    public boolean groupByLength = false;
     /** Use at most this many training examples (0: all); the default keeps the main job within minutes on 2 cores. */
     public int maxTrainExamples = 6400;
     /** Use at most this many dev / test examples (0: all). */
