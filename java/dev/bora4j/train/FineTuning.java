@@ -83,6 +83,13 @@ public final class FineTuning {
         List<LabeledSentence> test = task.split(Split.TEST, cfg.maxEvalExamples, cfg.dataSeed);
         out.printf("using %d train, %d dev, %d test sentences%n", train.size(), dev.size(), test.size());
         int[] trainLengths = cfg.groupByLength ? tokenLengths(tokenizer, train) : null;
+        if (cfg.groupByLength) {
+            List<Integer> firstEpoch = shuffledOrder(train.size(), cfg.seed, 0);
+            out.printf("batches grouped by length: %,d padded tokens per epoch instead of %,d%n",
+                    LengthGroupedOrder.paddedTokens(LengthGroupedOrder.of(firstEpoch, trainLengths, cfg.batchSize,
+                            LengthGroupedOrder.DEFAULT_MEGA_BATCHES), trainLengths, cfg.batchSize),
+                    LengthGroupedOrder.paddedTokens(firstEpoch, trainLengths, cfg.batchSize));
+        }
 
         torch.manual_seed(cfg.seed);
         SentenceClassifier model = AcceptabilityTask.newClassifier();

@@ -38,4 +38,18 @@ public final class LengthGroupedOrder {
         }
         return out;
     }
+
+    /** The tokens that batches taken in {@code order} compute when each is padded to its longest sentence. */
+    public static long paddedTokens(List<Integer> order, int[] lengths, int batchSize) {
+        long total = 0;
+        for (int from = 0; from < order.size(); from += batchSize) {
+            int to = Math.min(order.size(), from + batchSize);
+            int longest = 0;
+            for (int i = from; i < to; i++) {
+                longest = Math.max(longest, lengths[order.get(i)]);
+            }
+            total += (long) longest * (to - from);
+        }
+        return total;
+    }
 }

@@ -47,10 +47,15 @@ public final class RealTaskTable {
         java.util.SortedSet<String> seeds = new java.util.TreeSet<>();
         byConfig.values().forEach(l -> l.forEach(o -> seeds.add(o.get("seed").getAsString())));
         StringBuilder md = new StringBuilder();
+        boolean reduced = java.util.Arrays.stream(extra.split("\\s+"))
+                .anyMatch(f -> f.equals("--max-train") || f.equals("--max-eval") || f.equals("--max-steps")
+                        || f.equals("--epochs"));
         md.append(extra.isEmpty()
                 ? "Full runs (the main job's default flags).\n\n"
-                : "**Reduced runs**: every run was made with the extra flags `" + extra
-                        + "`, so the numbers are NOT those of the full task.\n\n");
+                : reduced
+                ? "**Reduced runs**: every run was made with the extra flags `" + extra
+                        + "`, so the numbers are NOT those of the full task.\n\n"
+                : "Full runs with the extra flags `" + extra + "` on top of the main job's defaults.\n\n");
         md.append("| config | seeds | trainable params | steps | dev acc | dev MCC | test acc | test MCC | s / step | peak RSS (MiB) |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, List<JsonObject>> e : byConfig.entrySet()) {

@@ -158,6 +158,35 @@ class FineTuningTest {
     }
 
     @Test
+    void groupByLengthFromTheCommandLineTrainsOnLessPadding(@TempDir Path dir) throws Exception {
+        List<String> args = new ArrayList<>(List.of(tinyArgs(dir.resolve("grouped"))));
+        args.add("--group-by-length");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out;
+        int code;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            code = Bora4jCommand.execute(args.toArray(new String[0]));
+        } finally {
+            System.setOut(oldOut);
+        }
+        List<String> log = lines(out);
+        assertEquals(0, code, String.join("\n", log));
+        String line = log.stream().filter(l -> l.startsWith("batches grouped by length: ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no grouping line in\n" + String.join("\n", log)));
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("([0-9,]+) padded tokens per epoch instead of ([0-9,]+)").matcher(line);
+        assertTrue(m.find(), line);
+        long grouped = Long.parseLong(m.group(1).replace(",", ""));
+        long shuffled = Long.parseLong(m.group(2).replace(",", ""));
+        assertTrue(grouped > 0 && grouped < shuffled, line);
+        JsonObject summary = JsonParser.parseString(Files.readString(dir.resolve("grouped").resolve("summary.json")))
+                .getAsJsonObject();
+        assertTrue(summary.get("group_by_length").getAsBoolean());
+        assertEquals(12, summary.get("steps").getAsLong());
+    }
+
+    @Test
     void badFlagsGiveAMessageAndExitCodeTwo(@TempDir Path dir) throws Exception {
         String[][] bad = {
                 {"finetune", "--r", "0"},

@@ -27,18 +27,6 @@ class LengthGroupedOrderTest {
         return order;
     }
 
-    /** Sum over batches of (batch size x longest length): the tokens a padded batch computes. */
-    private static long paddedTokens(List<Integer> order, int[] lengths, int batch) {
-        long total = 0;
-        for (int from = 0; from < order.size(); from += batch) {
-            int longest = 0;
-            int to = Math.min(order.size(), from + batch);
-            for (int i = from; i < to; i++) longest = Math.max(longest, lengths[order.get(i)]);
-            total += (long) longest * (to - from);
-        }
-        return total;
-    }
-
     @Test
     void keepsEveryIndexOnceAndSortsEachMegaBatchLongestFirst() {
         int n = 1000, batch = 8, mega = 5;
@@ -70,8 +58,8 @@ class LengthGroupedOrderTest {
         int n = 3200, batch = 32;
         int[] lengths = randomLengths(n, 3);
         List<Integer> in = shuffled(n, 4);
-        long shuffledPadded = paddedTokens(in, lengths, batch);
-        long groupedPadded = paddedTokens(LengthGroupedOrder.of(in, lengths, batch,
+        long shuffledPadded = LengthGroupedOrder.paddedTokens(in, lengths, batch);
+        long groupedPadded = LengthGroupedOrder.paddedTokens(LengthGroupedOrder.of(in, lengths, batch,
                 LengthGroupedOrder.DEFAULT_MEGA_BATCHES), lengths, batch);
         long real = 0;
         for (int l : lengths) real += l;
@@ -88,6 +76,14 @@ class LengthGroupedOrderTest {
         assertEquals(LengthGroupedOrder.of(in, lengths, 2, 10), LengthGroupedOrder.of(in, lengths, 2, 10));
         // mega-batches of 2 x 1: each pair sorted on its own, the last one alone
         assertEquals(List.of(1, 0, 3, 2, 4), LengthGroupedOrder.of(List.of(0, 1, 2, 3, 4), lengths, 2, 1));
+    }
+
+    @Test
+    void countsPaddedTokensPerBatch() {
+        int[] lengths = {5, 7, 2, 9, 4};
+        // batches {5, 7} {2, 9} {4}: 2 x 7 + 2 x 9 + 1 x 4
+        assertEquals(36, LengthGroupedOrder.paddedTokens(List.of(0, 1, 2, 3, 4), lengths, 2));
+        assertEquals(5 * 9, LengthGroupedOrder.paddedTokens(List.of(0, 1, 2, 3, 4), lengths, 8));
     }
 
     @Test
