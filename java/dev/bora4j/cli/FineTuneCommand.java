@@ -65,7 +65,8 @@ public final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--max-length", description = "Longest sentence in tokens; longer ones are truncated (default: ${DEFAULT-VALUE}).")
     int maxLength = d.maxLength;
     @Option(names = "--group-by-length", negatable = false,
-            description = "Batch sentences of similar length together (within mega-batches of 50 batches): less padding, faster steps.")
+            description = "Batch sentences of similar length together (within mega-batches of 50 batches): less padding,"
+                    + " faster steps, but on the acceptability task at 200 steps it trained worse (docs/RESULTS.md).")
     boolean groupByLength;
     @Option(names = "--max-train", description = "Use at most N training sentences, 0 = all (default: ${DEFAULT-VALUE}).")
     int maxTrain = d.maxTrainExamples;

@@ -119,7 +119,7 @@ public final class RealTaskTable {
             }
             md.append(" | ").append(wins).append(" of ").append(d.size()).append(" |\n");
         }
-        md.append("\nFor sigma-only the difference is what training Sigma alone added to the trained LoRA it"
+        if (byConfig.containsKey("sigma-only-b4")) md.append("\nFor sigma-only the difference is what training Sigma alone added to the trained LoRA it"
                 + " started from (at Sigma = 1 it is that LoRA exactly); lora-r8-continued, its control, trains the"
                 + " same LoRA's A, B and head for the same number of extra steps.\n");
         return md.toString();
