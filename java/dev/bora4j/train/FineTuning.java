@@ -133,11 +133,16 @@ public final class FineTuning {
         int startEpoch = 0;
         int startBatch = 0;
         long skippedBefore = 0;
-        Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
         if (!cfg.resume && Files.exists(files.checkpoints)) {
             throw new IllegalArgumentException("output folder " + cfg.output + " already holds a run; pass --resume"
                     + " to continue it or choose another --output");
         }
+        boolean continuing = cfg.resume && Files.isRegularFile(files.checkpoints.resolve(Checkpoints.LATEST));
+        if (continuing) {
+            RunFlags.requireSame(files.runFlags, cfg.runDefiningFlags(), cfg.output);
+        }
+        Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
+        RunFlags.write(files.runFlags, cfg.runDefiningFlags());
         if (resumed.isPresent()) {
             JsonObject s = resumed.get().state();
             step = resumed.get().step();
@@ -458,8 +463,10 @@ public final class FineTuning {
         final Path loraExport;
         final Path plot;
         final Path summary;
+        final Path runFlags;
 
         RunFiles(Path out) {
+            runFlags = out.resolve(RunFlags.FILE);
             checkpoints = out.resolve("checkpoints");
             metrics = out.resolve("metrics.jsonl");
             bestTensors = out.resolve("best.safetensors");

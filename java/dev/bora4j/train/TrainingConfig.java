@@ -110,6 +110,49 @@ public final class TrainingConfig {
         require(output != null, "--output must be given");
     }
 
+    /**
+     * The settings that define a run's trajectory, by command-line flag, as strings: a run folder
+     * records them and a resumed run must match them. Left out: where and how it runs
+     * ({@code --output}, {@code --no-resume}, {@code --no-progress-bar}, {@code --threads},
+     * {@code --device}, the evaluation batch size), none of which changes what is trained.
+     */
+    public java.util.Map<String, String> runDefiningFlags() {
+        java.util.Map<String, String> f = new java.util.LinkedHashMap<>();
+        f.put("--method", method);
+        f.put("--r", Integer.toString(rank));
+        f.put("--b", Integer.toString(blocks));
+        f.put("--kron-a1", Integer.toString(kronA1));
+        f.put("--kron-a2", Integer.toString(kronA2));
+        f.put("--alpha", Double.toString(alpha));
+        f.put("--sigma", sigma);
+        f.put("--dropout", Double.toString(dropout));
+        f.put("--targets", String.join(",", targets));
+        f.put("--lr", Double.toString(learningRate));
+        f.put("--sigma-lr", String.valueOf(sigmaLearningRate));
+        f.put("--head-lr", Double.toString(headLearningRate));
+        f.put("--weight-decay", Double.toString(weightDecay));
+        f.put("--epochs", Integer.toString(epochs));
+        f.put("--batch", Integer.toString(batchSize));
+        f.put("--warmup", Double.toString(warmupFraction));
+        f.put("--decay", decay.toString());
+        f.put("--clip", Double.toString(clipNorm));
+        f.put("--patience", Integer.toString(patience));
+        f.put("--eval-every", Integer.toString(evalEvery));
+        f.put("--checkpoint-every", Integer.toString(checkpointEvery));
+        f.put("--max-length", Integer.toString(maxLength));
+        f.put("--group-by-length", Boolean.toString(groupByLength));
+        f.put("--max-train", Integer.toString(maxTrainExamples));
+        f.put("--max-eval", Integer.toString(maxEvalExamples));
+        f.put("--max-steps", Long.toString(maxSteps));
+        f.put("--seed", Long.toString(seed));
+        f.put("--data-seed", Long.toString(dataSeed));
+        f.put("--rank-every", Integer.toString(rankEvery));
+        f.put("--init-from", String.valueOf(initFrom));
+        f.put("--train-only", trainOnly);
+        f.put("--data", dataset);
+        return f;
+    }
+
     private static void require(boolean condition, String message) {
         if (!condition) {
             throw new IllegalArgumentException(message);

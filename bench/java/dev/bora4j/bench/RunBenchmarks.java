@@ -1,7 +1,8 @@
 package dev.bora4j.bench;
 
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -9,28 +10,39 @@ import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
-/** Runs {@link BoraBenchmark} once and prints the side-by-side ratios. */
+/** Runs {@link BoraBenchmark} once and prints the side-by-side ratios, one block per layer shape. */
 public final class RunBenchmarks {
 
     public static void main(String[] args) throws RunnerException {
         Options opts = new OptionsBuilder().include(BoraBenchmark.class.getSimpleName()).forks(1)
-                .warmupIterations(3).warmupTime(TimeValue.seconds(2)).measurementIterations(5)
-                .measurementTime(TimeValue.seconds(2)).jvmArgsAppend("-Xmx4g").build();
-        Map<String, Double> us = new HashMap<>();
+                .warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(5)
+                .measurementTime(TimeValue.seconds(1)).jvmArgsAppend("-Xmx4g").build();
+        // layer -> benchmark -> microseconds per call
+        Map<String, Map<String, Double>> us = new TreeMap<>();
         for (RunResult r : new Runner(opts).run()) {
             String name = r.getParams().getBenchmark();
-            us.put(name.substring(name.lastIndexOf('.') + 1), r.getPrimaryResult().getScore());
+            us.computeIfAbsent(r.getParams().getParam("layer"), k -> new LinkedHashMap<>())
+                    .put(name.substring(name.lastIndexOf('.') + 1), r.getPrimaryResult().getScore());
         }
-        double nat = us.get("nativeBora"), ref = us.get("referenceBora"), lora = us.get("torchLora");
         System.out.println();
-        System.out.println("BoRA layer forward+backward, T=4096 n=m=384 r=8 b=4, fp32, CPU, 1 torch thread:");
-        System.out.printf("  native (autograd bridge)  %9.1f us%n", nat);
-        System.out.printf("  pure-torch reference      %9.1f us%n", ref);
-        System.out.printf("  torch LoRA (two matmuls)  %9.1f us%n", lora);
-        System.out.printf("  native / reference        %9.2f x   (target <= 1.0, stretch 0.5)%n", nat / ref);
-        System.out.printf("  native / torch LoRA       %9.2f x%n", nat / lora);
-        System.out.printf("JNI call (bora_version)     %9.3f us%n", us.get("jniVersion"));
+        System.out.println("One adapter layer, forward+backward (x, y0, A, B, Sigma need gradients), r=8, BoRA b=4,"
+                + " fp32, CPU, 1 torch thread, microseconds per call:");
+        System.out.printf("%-14s %9s %9s %9s %9s %9s %9s | %9s %9s %9s %9s %9s%n", "T:in:out", "BoRA", "LoRA",
+                "LoRA krn", "torch", "torch mm", "ref BoRA", "LoRA/trch", "krn/mm", "bridge", "autograd", "BoRA/LoRA");
+        for (Map.Entry<String, Map<String, Double>> e : us.entrySet()) {
+            Map<String, Double> m = e.getValue();
+            double bora = m.get("nativeBora"), lora = m.get("nativeLora"), kernels = m.get("nativeLoraKernels");
+            double torchLora = m.get("torchLora"), products = m.get("torchLoraProducts"), ref = m.get("referenceBora");
+            System.out.printf("%-14s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f | %8.2fx %8.2fx %9.1f %9.1f %8.2fx%n",
+                    e.getKey(), bora, lora, kernels, torchLora, products, ref, lora / torchLora, kernels / products,
+                    lora - kernels, torchLora - products, bora / lora);
+        }
+        System.out.println("LoRA/trch: native LoRA through the bridge / torch LoRA (two matmuls + autograd);"
+                + " krn/mm: the LoRA kernels alone / the same products through torch.mm;"
+                + " bridge, autograd: what each path adds on top of its products (us).");
+        Map<String, Double> any = us.values().iterator().next();
+        System.out.printf("JNI call (bora_version)     %9.3f us%n", any.get("jniVersion"));
         System.out.printf("tiny BoraOps.forward        %9.3f us   (target JNI overhead < 10 us)%n",
-                us.get("tinyNativeForward"));
+                any.get("tinyNativeForward"));
     }
 }

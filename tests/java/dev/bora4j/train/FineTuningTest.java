@@ -24,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * The main job's loop on a tiny configuration (seconds of training): it trains, evaluates,
@@ -184,6 +185,24 @@ class FineTuningTest {
                 .getAsJsonObject();
         assertTrue(summary.get("group_by_length").getAsBoolean());
         assertEquals(12, summary.get("steps").getAsLong());
+    }
+
+    @Test
+    void resumingWithOtherFlagsIsRefusedAndLosesNothing(@TempDir Path dir) throws Exception {
+        TrainingConfig first = tinyConfig(dir);
+        first.maxSteps = 2;
+        new FineTuning(first, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+        byte[] adapter = Files.readAllBytes(dir.resolve("adapter").resolve("adapter_model.safetensors"));
+        String flags = Files.readString(dir.resolve("run_flags.json"));
+
+        TrainingConfig other = tinyConfig(dir);
+        other.maxSteps = 2;
+        other.learningRate = 1e-4;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new FineTuning(other, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run());
+        assertTrue(e.getMessage().contains("--lr 0.005 (now 1.0E-4)"), e.getMessage());
+        assertArrayEquals(adapter, Files.readAllBytes(dir.resolve("adapter").resolve("adapter_model.safetensors")));
+        assertEquals(flags, Files.readString(dir.resolve("run_flags.json")));
     }
 
     @Test

@@ -1,0 +1,86 @@
+package dev.bora4j.train;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.bora4j.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The flags a run folder was started with ({@code run_flags.json}). A run continued from its
+ * checkpoint must be given the same ones: resuming with another learning rate, seed or batch
+ * size would silently train a mixture of two runs.
+ */
+final class RunFlags {
+
+    static final String FILE = "run_flags.json";
+
+    private RunFlags() {
+    }
+
+    static void write(Path file, Map<String, String> flags) throws IOException {
+        JsonObject o = new JsonObject();
+        flags.forEach(o::addProperty);
+        AtomicFiles.writeString(file, o.toString());
+    }
+
+    /**
+     * Throws unless {@code file} records exactly {@code flags}. A folder without the file (made
+     * before runs recorded their flags) passes: there is nothing to compare with.
+     */
+    static void requireSame(Path file, Map<String, String> flags, Path output) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        Map<String, String> recorded = read(file);
+        List<String> differences = new ArrayList<>();
+        for (Map.Entry<String, String> e : flags.entrySet()) {
+            String was = recorded.get(e.getKey());
+            if (!e.getValue().equals(was)) {
+                differences.add(e.getKey() + " " + (was == null ? "(not recorded)" : was) + " (now " + e.getValue() + ")");
+            }
+        }
+        for (String key : recorded.keySet()) {
+            if (!flags.containsKey(key)) {
+                differences.add(key + " " + recorded.get(key) + " (unknown to this version)");
+            }
+        }
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException("output folder " + output + " holds a run started with other flags: "
+                    + String.join(", ", differences) + ". Pass the same flags to continue it, or choose another"
+                    + " --output for a new run");
+        }
+    }
+
+    static Map<String, String> read(Path file) throws IOException {
+        try {
+            JsonElement root = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+            if (!root.isJsonObject()) {
+                throw unreadable(file, "not a JSON object");
+            }
+            Map<String, String> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
+                if (!e.getValue().isJsonPrimitive() || !e.getValue().getAsJsonPrimitive().isString()) {
+                    throw unreadable(file, "the value of '" + e.getKey() + "' is not a string");
+                }
+                out.put(e.getKey(), e.getValue().getAsString());
+            }
+            return out;
+        } catch (JsonParseException | IllegalStateException e) {
+            throw unreadable(file, e.getMessage());
+        }
+    }
+
+    private static IOException unreadable(Path file, String why) {
+        return new IOException("cannot read " + file + " (" + why + "); delete it to resume without checking the"
+                + " flags");
+    }
+}

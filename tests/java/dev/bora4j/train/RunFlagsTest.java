@@ -1,0 +1,97 @@
+package dev.bora4j.train;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RunFlagsTest {
+
+    /** Fields that say where or how a run executes, not what it trains. */
+    private static final Set<String> NOT_RUN_DEFINING = Set.of("output", "resume", "progressBar", "threads", "device",
+            "evalBatchSize");
+
+    @Test
+    void everyTrainingSettingIsRecorded() throws Exception {
+        Map<String, String> base = new TrainingConfig().runDefiningFlags();
+        int checked = 0;
+        for (Field f : TrainingConfig.class.getFields()) {
+            if (Modifier.isStatic(f.getModifiers()) || NOT_RUN_DEFINING.contains(f.getName())) continue;
+            TrainingConfig changed = new TrainingConfig();
+            f.set(changed, otherValue(f, f.get(changed)));
+            assertNotEquals(base, changed.runDefiningFlags(), "changing " + f.getName() + " must change the recorded flags");
+            checked++;
+        }
+        assertTrue(checked >= 30, "only " + checked + " fields checked");
+    }
+
+    private static Object otherValue(Field f, Object v) {
+        Class<?> t = f.getType();
+        if (t == int.class) return (Integer) v + 1;
+        if (t == long.class) return (Long) v + 1;
+        if (t == double.class) return (Double) v * 2 + 1;
+        if (t == boolean.class) return !(Boolean) v;
+        if (t == Double.class) return v == null ? 0.5 : (Double) v * 2 + 1;
+        if (t == String.class) return v + "x";
+        if (t == Path.class) return Path.of("elsewhere");
+        if (t == List.class) {
+            List<String> l = new ArrayList<>(castList(v));
+            l.add("extra");
+            return l;
+        }
+        if (t.isEnum()) {
+            Object[] all = t.getEnumConstants();
+            return all[(((Enum<?>) v).ordinal() + 1) % all.length];
+        }
+        throw new AssertionError("no other value for " + f.getName() + " of type " + t);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> castList(Object v) {
+        return (List<String>) v;
+    }
+
+    @Test
+    void aResumeWithOtherFlagsIsRefusedNamingThem(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve(RunFlags.FILE);
+        TrainingConfig first = new TrainingConfig();
+        RunFlags.write(file, first.runDefiningFlags());
+        assertEquals(first.runDefiningFlags(), RunFlags.read(file));
+        assertDoesNotThrow(() -> RunFlags.requireSame(file, first.runDefiningFlags(), dir));
+
+        TrainingConfig other = new TrainingConfig();
+        other.learningRate = 5e-4;
+        other.seed = 7;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RunFlags.requireSame(file, other.runDefiningFlags(), dir));
+        assertTrue(e.getMessage().contains("--lr 0.001 (now 5.0E-4)"), e.getMessage());
+        assertTrue(e.getMessage().contains("--seed 42 (now 7)"), e.getMessage());
+        assertTrue(e.getMessage().contains("choose another --output"), e.getMessage());
+    }
+
+    @Test
+    void aFolderWithoutTheFileResumesAndACorruptFileIsReported(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve(RunFlags.FILE);
+        assertDoesNotThrow(() -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));
+        for (String bad : new String[] {"{\"--lr\": ", "[1, 2]", "{\"--lr\": 0.001}", "\u0000\u00ff"}) {
+            Files.writeString(file, bad);
+            IOException e = assertThrows(IOException.class,
+                    () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir), bad);
+            assertTrue(e.getMessage().contains("delete it to resume"), e.getMessage());
+        }
+    }
+}
