@@ -31,7 +31,7 @@ import org.openjdk.jmh.annotations.State;
  * kernels' cost from the per-call cost of getting them into autograd. Plus the cost of a JNI call.
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class BoraBenchmark {
 

@@ -10,7 +10,7 @@ import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
-/** Runs {@link BoraBenchmark} once and prints the side-by-side ratios, one block per layer shape. */
+/** Runs {@link BoraBenchmark} once and prints the side-by-side ratios of the medians, one row per layer shape. */
 public final class RunBenchmarks {
 
     public static void main(String[] args) throws RunnerException {
@@ -22,11 +22,12 @@ public final class RunBenchmarks {
         for (RunResult r : new Runner(opts).run()) {
             String name = r.getParams().getBenchmark();
             us.computeIfAbsent(r.getParams().getParam("layer"), k -> new LinkedHashMap<>())
-                    .put(name.substring(name.lastIndexOf('.') + 1), r.getPrimaryResult().getScore());
+                    .put(name.substring(name.lastIndexOf('.') + 1), r.getPrimaryResult().getStatistics().getPercentile(50));
         }
         System.out.println();
         System.out.println("One adapter layer, forward+backward (x, y0, A, B, Sigma need gradients), r=8, BoRA b=4,"
-                + " fp32, CPU, 1 torch thread, microseconds per call:");
+                + " fp32, CPU, 1 torch thread, median microseconds per call (JMH sample mode: GC pauses and other"
+                + " outliers do not move it):");
         System.out.printf("%-14s %9s %9s %9s %9s %9s %9s | %9s %9s %9s %9s %9s%n", "T:in:out", "BoRA", "LoRA",
                 "LoRA krn", "torch", "torch mm", "ref BoRA", "LoRA/trch", "krn/mm", "bridge", "autograd", "BoRA/LoRA");
         for (Map.Entry<String, Map<String, Double>> e : us.entrySet()) {
