@@ -1,5 +1,7 @@
 package dev.bora4j.bench;
 
+import dev.bora4j.train.TrainingConfig;
+
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
@@ -47,15 +49,13 @@ public final class RealTaskTable {
         java.util.SortedSet<String> seeds = new java.util.TreeSet<>();
         byConfig.values().forEach(l -> l.forEach(o -> seeds.add(o.get("seed").getAsString())));
         StringBuilder md = new StringBuilder();
-        boolean reduced = java.util.Arrays.stream(extra.split("\\s+"))
-                .anyMatch(f -> f.equals("--max-train") || f.equals("--max-eval") || f.equals("--max-steps")
-                        || f.equals("--epochs"));
+        boolean reduced = shrinksTheTask(extra);
         md.append(extra.isEmpty()
                 ? "Full runs (the main job's default flags).\n\n"
                 : reduced
                 ? "**Reduced runs**: every run was made with the extra flags `" + extra
                         + "`, so the numbers are NOT those of the full task.\n\n"
-                : "Full runs with the extra flags `" + extra + "` on top of the main job's defaults.\n\n");
+                : "Runs with the extra flags `" + extra + "` on top of the main job's defaults.\n\n");
         md.append("| config | seeds | trainable params | steps | dev acc | dev MCC | test acc | test MCC | s / step | peak RSS (MiB) |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, List<JsonObject>> e : byConfig.entrySet()) {
@@ -87,6 +87,29 @@ public final class RealTaskTable {
                         + "\" bench/real_task.sh " + extra,
                 md.toString());
         System.out.println(md);
+    }
+
+    /**
+     * Whether extra finetune flags make a run smaller than the main job's defaults: fewer steps or
+     * evaluation sentences, or fewer training sentences than the default (0 means all of them).
+     */
+    static boolean shrinksTheTask(String extra) {
+        String[] f = extra.isBlank() ? new String[0] : extra.strip().split("\\s+");
+        for (int i = 0; i < f.length; i++) {
+            String value = i + 1 < f.length ? f[i + 1] : "";
+            switch (f[i]) {
+                case "--max-steps", "--max-eval" -> {
+                    if (!value.equals("0")) return true;
+                }
+                case "--max-train" -> {
+                    long n = value.matches("\\d{1,18}") ? Long.parseLong(value) : -1;
+                    if (n != 0 && n < new TrainingConfig().maxTrainExamples) return true;
+                }
+                default -> {
+                }
+            }
+        }
+        return false;
     }
 
     private static final String BASELINE = "lora-r8";
