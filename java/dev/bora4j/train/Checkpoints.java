@@ -85,16 +85,21 @@ public final class Checkpoints {
         pruneOldCheckpoints(name);
     }
 
+    /** Whether a complete checkpoint has been saved here (the one {@link #loadLatest} would load). */
+    public boolean exists() {
+        return Files.isRegularFile(dir.resolve(LATEST));
+    }
+
     /**
      * Loads the latest checkpoint into the given tensors and optimizer, if there is one.
      *
      * @throws IOException naming the file when the checkpoint is corrupt or does not fit the model
      */
     public Optional<Loaded> loadLatest(Map<String, Tensor> trainable, Optimizer optimizer) throws IOException {
-        Path latest = dir.resolve(LATEST);
-        if (!Files.isRegularFile(latest)) {
+        if (!exists()) {
             return Optional.empty();
         }
+        Path latest = dir.resolve(LATEST);
         String name = Files.readString(latest, StandardCharsets.UTF_8).trim();
         if (!name.matches(PREFIX + "\\d{1,18}")) {
             throw new IOException("corrupt checkpoint pointer " + latest + ": '" + name

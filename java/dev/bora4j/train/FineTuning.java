@@ -137,12 +137,12 @@ public final class FineTuning {
             throw new IllegalArgumentException("output folder " + cfg.output + " already holds a run; pass --resume"
                     + " to continue it or choose another --output");
         }
-        boolean continuing = cfg.resume && Files.isRegularFile(files.checkpoints.resolve(Checkpoints.LATEST));
-        if (continuing) {
-            RunFlags.requireSame(files.runFlags, cfg.runDefiningFlags(), cfg.output);
+        Map<String, String> runFlags = cfg.runDefiningFlags();
+        if (cfg.resume && checkpoints.exists()) {
+            RunFlags.requireSame(files.runFlags, runFlags, cfg.output);
         }
         Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
-        RunFlags.write(files.runFlags, cfg.runDefiningFlags());
+        RunFlags.write(files.runFlags, runFlags);
         if (resumed.isPresent()) {
             JsonObject s = resumed.get().state();
             step = resumed.get().step();

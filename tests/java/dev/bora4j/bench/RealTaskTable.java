@@ -1,9 +1,8 @@
 package dev.bora4j.bench;
 
-import dev.bora4j.train.TrainingConfig;
-
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.bora4j.train.TrainingConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -142,9 +141,11 @@ public final class RealTaskTable {
             }
             md.append(" | ").append(wins).append(" of ").append(d.size()).append(" |\n");
         }
-        if (byConfig.containsKey("sigma-only-b4")) md.append("\nFor sigma-only the difference is what training Sigma alone added to the trained LoRA it"
-                + " started from (at Sigma = 1 it is that LoRA exactly); lora-r8-continued, its control, trains the"
-                + " same LoRA's A, B and head for the same number of extra steps.\n");
+        if (byConfig.containsKey("sigma-only-b4")) {
+            md.append("\nFor sigma-only the difference is what training Sigma alone added to the trained LoRA it"
+                    + " started from (at Sigma = 1 it is that LoRA exactly); lora-r8-continued, its control, trains"
+                    + " the same LoRA's A, B and head for the same number of extra steps.\n");
+        }
         return md.toString();
     }
 

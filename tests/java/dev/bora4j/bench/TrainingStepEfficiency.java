@@ -46,8 +46,6 @@ public final class TrainingStepEfficiency {
     static final int WARMUP = 3;
     static final String MEMORY_PASS = "--memory-pass";
     static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
-    /** Padded length of the measured batch, for the table's caption. */
-    static long tokensPerSentence;
     static final String[] TARGETS = {"attention.self.query", "attention.self.key", "attention.self.value",
             "attention.output.dense", "intermediate.dense", "output.dense"};
 
@@ -62,11 +60,15 @@ public final class TrainingStepEfficiency {
     record Measured(long params, double[] ms, double peakMiB) {
     }
 
+    /** All variants' measurements on one batch of {@code tokensPerSentence} tokens per sentence. */
+    record Measurements(long tokensPerSentence, List<Measured> variants) {
+    }
+
     public static void main(String[] args) throws Exception {
         torch.set_num_threads(1);
         if (args.length > 0 && args[0].equals(MEMORY_PASS)) {
             // the child pass: one line per variant, read back by the parent
-            for (Measured m : measure(Integer.parseInt(args[1]))) System.out.println("peak " + m.peakMiB());
+            for (Measured m : measure(Integer.parseInt(args[1])).variants()) System.out.println("peak " + m.peakMiB());
             return;
         }
         if (System.getenv(MMAP_THRESHOLD) != null) {
@@ -76,8 +78,7 @@ public final class TrainingStepEfficiency {
         }
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         double[] peakMiB = memoryPass(reps);
-        List<Measured> measured = measure(reps);
-        writeSection(reps, measured, peakMiB);
+        writeSection(reps, measure(reps), peakMiB);
     }
 
     /**
@@ -122,14 +123,13 @@ public final class TrainingStepEfficiency {
     }
 
     /** Warm-up, then {@code reps} rounds over all variants, each variant one training step per round. */
-    static List<Measured> measure(int reps) throws IOException {
+    static Measurements measure(int reps) throws IOException {
         List<Variant> variants = variants();
         List<String> batchText = medianLengthBatch();
         long[] labels = new long[BATCH];
         for (int i = 0; i < BATCH; i++) labels[i] = i % 2;
         try (MiniLmTokenizer tokenizer = MiniLmTokenizer.load(64)) {
             TokenBatch batch = tokenizer.encode(batchText);
-            tokensPerSentence = batch.inputIds().size(1);
             Tensor target = Tensor.create(labels);
             List<SentenceClassifier> models = new ArrayList<>();
             List<AdamW> optimizers = new ArrayList<>();
@@ -177,7 +177,7 @@ public final class TrainingStepEfficiency {
             }
             List<Measured> out = new ArrayList<>();
             for (int v = 0; v < variants.size(); v++) out.add(new Measured(params[v], ms[v], peakMiB[v]));
-            return out;
+            return new Measurements(batch.inputIds().size(1), out);
         }
     }
 
@@ -197,13 +197,14 @@ public final class TrainingStepEfficiency {
         }
     }
 
-    static void writeSection(int reps, List<Measured> measured, double[] peakMiB) throws IOException {
+    static void writeSection(int reps, Measurements measurements, double[] peakMiB) throws IOException {
         List<Variant> variants = variants();
+        List<Measured> measured = measurements.variants();
         double loraMedian = median(measured.get(0).ms());
         StringBuilder md = new StringBuilder();
         md.append("MiniLM (6 layers, hidden 384), adapters on query, key, value, attention.output.dense,"
                         + " intermediate.dense, output.dense of every layer; batch ").append(BATCH)
-                .append(" sentences x ").append(tokensPerSentence).append(" tokens; float32, 1 torch thread;"
+                .append(" sentences x ").append(measurements.tokensPerSentence()).append(" tokens; float32, 1 torch thread;"
                         + " BoRA (exp_norm Sigma) and LoRA through the native CPU kernels unless marked plain torch, HiRA and KronA in plain torch; ")
                 .append(reps).append(" interleaved repetitions after ").append(WARMUP).append(" warm-up rounds.\n\n")
                 .append("| variant | adapter params | step median (ms) | p10-p90 (ms) | time vs LoRA r=8 | step peak RSS above start (MiB) |\n")

@@ -53,6 +53,27 @@ class FineTuningTest {
         return c;
     }
 
+    /** What a command-line call returned and printed. */
+    private record CliRun(int code, String out, String err) {
+    }
+
+    /** Runs {@code bora4j} in this JVM with standard output and error captured. */
+    private static CliRun runCli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Bora4jCommand.execute(args);
+            return new CliRun(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
     private static List<String> lines(ByteArrayOutputStream out) {
         return out.toString(StandardCharsets.UTF_8).lines().toList();
     }
@@ -162,17 +183,9 @@ class FineTuningTest {
     void groupByLengthFromTheCommandLineTrainsOnLessPadding(@TempDir Path dir) throws Exception {
         List<String> args = new ArrayList<>(List.of(tinyArgs(dir.resolve("grouped"))));
         args.add("--group-by-length");
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out;
-        int code;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            code = Bora4jCommand.execute(args.toArray(new String[0]));
-        } finally {
-            System.setOut(oldOut);
-        }
-        List<String> log = lines(out);
-        assertEquals(0, code, String.join("\n", log));
+        CliRun run = runCli(args.toArray(new String[0]));
+        List<String> log = run.out().lines().toList();
+        assertEquals(0, run.code(), String.join("\n", log));
         String line = log.stream().filter(l -> l.startsWith("batches grouped by length: ")).findFirst()
                 .orElseThrow(() -> new AssertionError("no grouping line in\n" + String.join("\n", log)));
         java.util.regex.Matcher m = java.util.regex.Pattern
@@ -221,17 +234,9 @@ class FineTuningTest {
                 "Unknown option: '--no-such-flag'", "--sigma must be one of", "--device must be cpu or cuda",
                 "--data must be 'acceptability'"};
         for (int i = 0; i < bad.length; i++) {
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            PrintStream oldErr = System.err;
-            int code;
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            try {
-                code = Bora4jCommand.execute(bad[i]);
-            } finally {
-                System.setErr(oldErr);
-            }
-            String message = err.toString(StandardCharsets.UTF_8);
-            assertEquals(2, code, String.join(" ", bad[i]) + " -> " + message);
+            CliRun run = runCli(bad[i]);
+            String message = run.err();
+            assertEquals(2, run.code(), String.join(" ", bad[i]) + " -> " + message);
             assertTrue(message.contains(expected[i]), String.join(" ", bad[i]) + " -> " + message);
         }
     }
@@ -239,17 +244,9 @@ class FineTuningTest {
     @Test
     void anOutputThatIsAFileFailsWithExitCodeOne(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("not-a-folder"), "x");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream oldErr = System.err;
-        int code;
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            code = Bora4jCommand.execute("finetune", "--output", file.toString());
-        } finally {
-            System.setErr(oldErr);
-        }
-        assertEquals(1, code, err.toString(StandardCharsets.UTF_8));
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("not-a-folder"), err.toString(StandardCharsets.UTF_8));
+        CliRun run = runCli("finetune", "--output", file.toString());
+        assertEquals(1, run.code(), run.err());
+        assertTrue(run.err().contains("not-a-folder"), run.err());
         assertTrue(new File(file.toString()).isFile(), "the file must be left alone");
     }
 }
