@@ -1,5 +1,6 @@
 package dev.bora4j.cli;
 
+import dev.bora4j.internal.JavaCppSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -37,6 +38,8 @@ public final class Bora4jCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        // before anything touches JavaCPP: the training loop closes its tensors every step
+        JavaCppSettings.skipResidentMemoryCheck();
         System.exit(execute(args));
     }
 

@@ -27,10 +27,11 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *
  * <p>The Java presets have no custom autograd.Function, so the bridge uses tensor hooks:
  * <ol>
- * <li>the kernel writes into a FRESH y (a contiguous copy of y0) with grad mode off;</li>
- * <li>each input that requires grad gets an alias whose hook hands back the gradient the kernel
- * computed for it (inputs needing no gradient get no alias, so e.g. dx is never computed for a
- * constant x);</li>
+ * <li>y starts as a contiguous clone of y0, made with autograd on, so dL/dy0 = dL/dy reaches y0
+ * through torch's own clone node; the kernel then adds the adapter into y with grad mode off;</li>
+ * <li>each of x, A, B, S that requires grad gets an alias whose hook hands back the gradient the
+ * kernel computed for it (inputs needing no gradient get no alias, so e.g. dx is never computed
+ * for a constant x);</li>
  * <li>a 0-dim link that is exactly zero, {@code (nan_to_num(sum of alias sums) + tokA) * tokB},
  * is added into one row of y, so y depends on every alias at O(m) cost;</li>
  * <li>the hook on y receives G = dL/dy, asks each alias's grad node whether this pass needs its
@@ -44,8 +45,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class BoraFunction {
 
-    private static final int X = 0, Y0 = 1, A = 2, B = 3, S = 4;
-    private static final String[] NAMES = {"x", "y0", "A", "B", "S"};
+    private static final int X = 0, A = 1, B = 2, S = 3;
+    private static final String[] NAMES = {"x", "A", "B", "S"};
 
     /** Graphs whose tokens torch still holds; keeps their hooks and tensors strongly reachable. */
     private static final Set<Graph> LIVE = ConcurrentHashMap.newKeySet();
@@ -83,17 +84,19 @@ public final class BoraFunction {
         if (!x.is_contiguous()) {
             throw new IllegalArgumentException("x " + BoraShape.sizes(x) + " is not contiguous: pass x.contiguous()");
         }
-        Tensor[] inputs = {x, y0, a, b, s};
+        Tensor[] inputs = {x, a, b, s};
         boolean track = false;
         if (GradMode.is_enabled()) {
             for (Tensor t : inputs) {
                 track |= t.requires_grad();
             }
         }
-        Tensor y;
+        // Cloned with autograd on: the clone's backward hands dL/dy to y0 unchanged, with no hook,
+        // no extra pass and no node of ours. The kernel's in-place write below is invisible to it
+        // (a clone saves nothing).
+        Tensor y = y0.reshape(sh.tokens(), sh.out()).clone(new MemoryFormatOptional(MemoryFormat.Contiguous));
         Graph g = null;
         try (NoGradGuard ng = new NoGradGuard()) {
-            y = y0.reshape(sh.tokens(), sh.out()).clone(new MemoryFormatOptional(MemoryFormat.Contiguous));
             Tensor x2 = x.detach().reshape(sh.tokens(), sh.in());
             // U is saved as float32 by the C API; float64 (the precision for gradient checks)
             // recomputes it in backward instead, so that it loses nothing.
@@ -101,7 +104,7 @@ public final class BoraFunction {
             Tensor u = saveU ? BoraOps.newSaved(x2, sh) : null;
             BoraOps.forward(x2, a, b, s, y, u, scale);
             if (track) {
-                g = new Graph(sh, scale, x, y0, x2, a.detach(), b.detach(), s.detach(), u);
+                g = new Graph(sh, scale, x, x2, a.detach(), b.detach(), s.detach(), u);
             }
         }
         if (g != null) {
@@ -123,19 +126,17 @@ public final class BoraFunction {
         final BoraShape sh;
         final double scale;
         final long[] xShape;
-        final long[] y0Shape;
         final Tensor x2, a, b, s, u;
         final long vx, va, vb, vs;
-        final Tensor[] aliases = new Tensor[5];
-        final Tensor[] stash = new Tensor[5];
+        final Tensor[] aliases = new Tensor[4];
+        final Tensor[] stash = new Tensor[4];
         final List<Pointer> held = new ArrayList<>();
         volatile boolean savedFreed;
 
-        Graph(BoraShape sh, double scale, Tensor x, Tensor y0, Tensor x2, Tensor a, Tensor b, Tensor s, Tensor u) {
+        Graph(BoraShape sh, double scale, Tensor x, Tensor x2, Tensor a, Tensor b, Tensor s, Tensor u) {
             this.sh = sh;
             this.scale = scale;
             this.xShape = BoraShape.shape(x);
-            this.y0Shape = BoraShape.shape(y0);
             this.x2 = x2;
             this.a = a;
             this.b = b;
@@ -209,23 +210,20 @@ public final class BoraFunction {
             checkVersion(a, va, "A");
             checkVersion(b, vb, "B");
             checkVersion(s, vs, "S");
-            boolean[] need = new boolean[5];
+            boolean[] need = new boolean[4];
             boolean kernel = false;
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < 4; i++) {
                 if (aliases[i] != null) {
                     Node node = aliases[i].grad_fn();
                     need[i] = node.task_should_compute_output(0);
                     node.close();
-                    kernel |= need[i] && i != Y0;
+                    kernel |= need[i];
                 }
-            }
-            Tensor g = new Tensor(grad).contiguous();
-            if (need[Y0]) {
-                stash[Y0] = g.view(y0Shape);
             }
             if (!kernel) {
                 return;
             }
+            Tensor g = new Tensor(grad).contiguous();
             try (NoGradGuard ng = new NoGradGuard()) {
                 Tensor dx = need[X] ? x2.new_zeros(sh.tokens(), sh.in()) : null;
                 Tensor dA = need[A] ? a.new_empty(a.sizes()) : null;

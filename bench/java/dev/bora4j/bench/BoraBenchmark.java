@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -28,9 +29,12 @@ import org.openjdk.jmh.annotations.State;
  * BoRA and LoRA (b = 1) through the native kernels and the autograd bridge, the same LoRA kernels
  * called directly (no autograd), the pure-torch reference (einsum + autograd), a plain torch LoRA
  * (two matmuls + autograd) and its products called directly. The differences separate the
- * kernels' cost from the per-call cost of getting them into autograd. Plus the cost of a JNI call.
+ * kernels' cost from the per-call cost of getting them into autograd. Plus the cost of a JNI call,
+ * and both LoRA paths again with JavaCPP's default resident-memory check on (the forks run with
+ * it off, as bora4j's command line does: see JavaCppSettings).
  */
 @State(Scope.Thread)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0"})
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class BoraBenchmark {
@@ -112,6 +116,20 @@ public class BoraBenchmark {
         try (PointerScope scope = new PointerScope()) {
             backward(BoraFunction.apply(x, y0, a, b, sLora, scale));
         }
+    }
+
+    /** nativeLora in a JVM with JavaCPP's default check (a /proc read per tensor handle). */
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = "-Xmx4g")
+    public void nativeLoraJavacppCheck() {
+        nativeLora();
+    }
+
+    /** torchLora in a JVM with JavaCPP's default check. */
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = "-Xmx4g")
+    public void torchLoraJavacppCheck() {
+        torchLora();
     }
 
     /** The LoRA kernels alone: forward (saving U) and backward for dA, dB and dx, no autograd. */

@@ -14,9 +14,10 @@ import org.openjdk.jmh.runner.options.TimeValue;
 public final class RunBenchmarks {
 
     public static void main(String[] args) throws RunnerException {
-        Options opts = new OptionsBuilder().include(BoraBenchmark.class.getSimpleName()).forks(1)
+        // forks and their JVM flags come from BoraBenchmark's @Fork annotations
+        Options opts = new OptionsBuilder().include(BoraBenchmark.class.getSimpleName())
                 .warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(5)
-                .measurementTime(TimeValue.seconds(1)).jvmArgsAppend("-Xmx4g").build();
+                .measurementTime(TimeValue.seconds(1)).build();
         // layer -> benchmark -> microseconds per call
         Map<String, Map<String, Double>> us = new TreeMap<>();
         for (RunResult r : new Runner(opts).run()) {
@@ -41,6 +42,17 @@ public final class RunBenchmarks {
         System.out.println("LoRA/trch: native LoRA through the bridge / torch LoRA (two matmuls + autograd);"
                 + " krn/mm: the LoRA kernels alone / the same products through torch.mm;"
                 + " bridge, autograd: what each path adds on top of its products (us).");
+        System.out.println();
+        System.out.println("The same LoRA calls in JVMs with JavaCPP's default resident-memory check (a /proc read per"
+                + " tensor handle), against the forks above (check off, as the command line runs):");
+        System.out.printf("%-14s %11s %11s %11s %11s%n", "T:in:out", "LoRA check", "LoRA ratio", "torch check",
+                "torch ratio");
+        for (Map.Entry<String, Map<String, Double>> e : us.entrySet()) {
+            Map<String, Double> m = e.getValue();
+            double lora = m.get("nativeLoraJavacppCheck"), torchLora = m.get("torchLoraJavacppCheck");
+            System.out.printf("%-14s %11.1f %10.2fx %11.1f %10.2fx%n", e.getKey(), lora, lora / m.get("nativeLora"),
+                    torchLora, torchLora / m.get("torchLora"));
+        }
         Map<String, Double> any = us.values().iterator().next();
         System.out.printf("JNI call (bora_version)     %9.3f us%n", any.get("jniVersion"));
         System.out.printf("tiny BoraOps.forward        %9.3f us   (target JNI overhead < 10 us)%n",

@@ -1,5 +1,6 @@
 package dev.bora4j.bench;
 
+import dev.bora4j.internal.JavaCppSettings;
 import dev.bora4j.nn.AdaptableLinear;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraConfig.Mode;
@@ -42,6 +43,7 @@ public final class Expressiveness {
     }
 
     public static void main(String[] args) throws Exception {
+        JavaCppSettings.skipResidentMemoryCheck(); // as the command line does
         torch.set_num_threads(1);
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 900;
         int seeds = args.length > 1 ? Integer.parseInt(args[1]) : 3;

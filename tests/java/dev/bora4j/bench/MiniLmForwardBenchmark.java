@@ -1,5 +1,6 @@
 package dev.bora4j.bench;
 
+import dev.bora4j.internal.JavaCppSettings;
 import dev.bora4j.data.LanguageToolExamples;
 import dev.bora4j.data.RuleExample;
 import dev.bora4j.models.minilm.MiniLmModel;
@@ -28,6 +29,7 @@ public final class MiniLmForwardBenchmark {
     private static final int RUNS = 30;
 
     public static void main(String[] args) {
+        JavaCppSettings.skipResidentMemoryCheck(); // as the command line does
         torch.set_num_threads(1);
         List<String> sentences = new ArrayList<>();
         for (RuleExample e : LanguageToolExamples.readEnglish()) {

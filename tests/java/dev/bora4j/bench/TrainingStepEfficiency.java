@@ -1,5 +1,6 @@
 package dev.bora4j.bench;
 
+import dev.bora4j.internal.JavaCppSettings;
 import dev.bora4j.data.LanguageToolExamples;
 import dev.bora4j.data.RuleExample;
 import dev.bora4j.models.minilm.MiniLmModel;
@@ -65,6 +66,7 @@ public final class TrainingStepEfficiency {
     }
 
     public static void main(String[] args) throws Exception {
+        JavaCppSettings.skipResidentMemoryCheck(); // as the command line does
         torch.set_num_threads(1);
         if (args.length > 0 && args[0].equals(MEMORY_PASS)) {
             // the child pass: one line per variant, read back by the parent

@@ -171,6 +171,24 @@ class BoraFunctionTest {
     }
 
     @Test
+    void frozenAdapterPassesTheBaseGradientWithoutAGraph() {
+        // Only y0 needs a gradient (adapter frozen, x constant): it must reach y0 through autograd
+        // alone, unchanged, and the bridge must build no graph of its own.
+        torch.manual_seed(13);
+        Tensor x = randn(ScalarType.Float, 2, 5, 16);
+        Tensor y0 = randn(ScalarType.Float, 2, 5, 8);
+        y0.requires_grad_(true);
+        Tensor w = randn(ScalarType.Float, 2, 5, 8);
+        int live = BoraFunction.liveGraphs();
+        Tensor y = BoraFunction.apply(x, y0, randn(ScalarType.Float, 3, 16), randn(ScalarType.Float, 8, 3),
+                randn(ScalarType.Float, 4, 4, 3), 0.5);
+        assertEquals(live, BoraFunction.liveGraphs());
+        assertTrue(y.requires_grad());
+        y.mul(w).sum().backward();
+        assertTrue(y0.grad().equal(w), "dL/dy0 must be dL/dy exactly");
+    }
+
+    @Test
     void noGraphWithoutGradMode() {
         TestModel[] m = twins(ScalarType.Float, SigmaParameterization.EXP, 8);
         int live = BoraFunction.liveGraphs();
