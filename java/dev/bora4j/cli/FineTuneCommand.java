@@ -68,6 +68,10 @@ public final class FineTuneCommand implements Callable<Integer> {
             description = "Batch sentences of similar length together (within mega-batches of 50 batches): less padding,"
                     + " faster steps, but on the acceptability task at 200 steps it trained worse (docs/RESULTS.md).")
     boolean groupByLength;
+    @Option(names = "--padded-batches", negatable = false,
+            description = "Run every layer on the padded batch instead of the real tokens only: the same model up to"
+                    + " rounding and dropout draws, about 2x slower; reproduces runs made before token packing.")
+    boolean paddedBatches;
     @Option(names = "--max-train", description = "Use at most N training sentences, 0 = all (default: ${DEFAULT-VALUE}).")
     int maxTrain = d.maxTrainExamples;
     @Option(names = "--max-eval", description = "Use at most N dev and N test sentences, 0 = all (default: ${DEFAULT-VALUE}).")
@@ -127,6 +131,7 @@ public final class FineTuneCommand implements Callable<Integer> {
         c.checkpointEvery = checkpointEvery;
         c.maxLength = maxLength;
         c.groupByLength = groupByLength;
+        c.paddedBatches = paddedBatches;
         c.maxTrainExamples = maxTrain;
         c.maxEvalExamples = maxEval;
         c.maxSteps = maxSteps;

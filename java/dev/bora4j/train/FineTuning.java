@@ -94,6 +94,7 @@ public final class FineTuning {
         torch.manual_seed(cfg.seed);
         SentenceClassifier model = AcceptabilityTask.newClassifier();
         MiniLmModel encoder = model.encoder();
+        encoder.setPackTokens(!cfg.paddedBatches);
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
         if (cfg.initFrom != null) {
             LoraStart.copy(cfg.initFrom, adapters, model);
@@ -543,6 +544,7 @@ public final class FineTuning {
             s.addProperty("epochs", cfg.epochs);
             s.addProperty("train_only", cfg.trainOnly);
             s.addProperty("group_by_length", cfg.groupByLength);
+            s.addProperty("padded_batches", cfg.paddedBatches);
             if (cfg.initFrom != null) {
                 s.addProperty("init_from", cfg.initFrom.toString());
             }

@@ -23,6 +23,12 @@ final class RunFlags {
 
     static final String FILE = "run_flags.json";
 
+    /**
+     * Flags added after runs began to record theirs, with the value those earlier runs used: a run
+     * folder that does not record one of these ran with this value.
+     */
+    static final Map<String, String> BEFORE_RECORDED = Map.of("--padded-batches", "true");
+
     private RunFlags() {
     }
 
@@ -43,7 +49,7 @@ final class RunFlags {
         Map<String, String> recorded = read(file);
         List<String> differences = new ArrayList<>();
         for (Map.Entry<String, String> e : flags.entrySet()) {
-            String was = recorded.get(e.getKey());
+            String was = recorded.getOrDefault(e.getKey(), BEFORE_RECORDED.get(e.getKey()));
             if (!e.getValue().equals(was)) {
                 differences.add(e.getKey() + " " + (was == null ? "(not recorded)" : was) + " (now " + e.getValue() + ")");
             }

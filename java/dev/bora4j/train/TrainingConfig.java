@@ -42,6 +42,8 @@ public final class TrainingConfig {
     public int maxLength = 64;
     /** Batch sentences of similar length together (less padding, faster steps); see {@link LengthGroupedOrder}. */
     public boolean groupByLength = false;
+    /** Run the encoder on the padded batch instead of the real tokens only; see {@link dev.bora4j.models.minilm.TokenPacking}. */
+    public boolean paddedBatches = false;
     /** Use at most this many training examples (0: all); the default keeps the main job within minutes on 2 cores. */
     public int maxTrainExamples = 6400;
     /** Use at most this many dev / test examples (0: all). */
@@ -141,6 +143,7 @@ public final class TrainingConfig {
         f.put("--checkpoint-every", Integer.toString(checkpointEvery));
         f.put("--max-length", Integer.toString(maxLength));
         f.put("--group-by-length", Boolean.toString(groupByLength));
+        f.put("--padded-batches", Boolean.toString(paddedBatches));
         f.put("--max-train", Integer.toString(maxTrainExamples));
         f.put("--max-eval", Integer.toString(maxEvalExamples));
         f.put("--max-steps", Long.toString(maxSteps));

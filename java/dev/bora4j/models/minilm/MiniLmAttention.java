@@ -23,7 +23,8 @@ public final class MiniLmAttention extends Module {
         return output;
     }
 
-    public Tensor forward(Tensor hidden, Tensor additiveMask) {
-        return output.forward(self.forward(hidden, additiveMask), hidden);
+    /** Packed or padded states in, the same layout out: see {@link MiniLmLayer#forward}. */
+    public Tensor forward(Tensor hidden, Tensor additiveMask, TokenPacking packing) {
+        return output.forward(self.forward(hidden, additiveMask, packing), hidden);
     }
 }

@@ -29,8 +29,13 @@ public final class MiniLmLayer extends Module {
         return output;
     }
 
-    public Tensor forward(Tensor hidden, Tensor additiveMask) {
-        Tensor attended = attention.forward(hidden, additiveMask);
+    /**
+     * @param hidden       [batch, seq, hidden], or [tokens, hidden] when {@code packing} is given
+     * @param additiveMask [batch, 1, 1, seq]
+     * @param packing      the real tokens of the batch when {@code hidden} is packed, else null
+     */
+    public Tensor forward(Tensor hidden, Tensor additiveMask, TokenPacking packing) {
+        Tensor attended = attention.forward(hidden, additiveMask, packing);
         return output.forward(intermediate.forward(attended), attended);
     }
 }

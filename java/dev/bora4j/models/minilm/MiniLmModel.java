@@ -18,6 +18,10 @@ import org.bytedeco.pytorch.global.torch;
  * {@link dev.bora4j.nn.AdaptableLinear}; its weights are under {@code <name>.base.*}.
  * There is no pooler: the sentence embedding is the mean of the token states over the mask,
  * as sentence-transformers computes it for all-MiniLM-L6-v2.
+ * <p>By default the layers run on the real tokens only ({@link TokenPacking}): every
+ * projection, adapter, LayerNorm and FFN skips the padding, and attention alone sees the padded
+ * layout. {@link #setPackTokens(boolean) setPackTokens(false)} runs everything on the padded
+ * batch instead (the same results up to rounding, slower).
  * <p>Forward calls allocate native tensors that JavaCPP frees only when their handles are
  * released: run them inside a {@link org.bytedeco.javacpp.PointerScope} (one per step) and
  * under a {@link org.bytedeco.pytorch.NoGradGuard} when no gradient is needed.
@@ -31,6 +35,7 @@ public final class MiniLmModel extends Module {
     // libtorch calls back into their Java peers (train(), eval(), ...).
     private final Module encoderContainer;
     private final Module layerContainer;
+    private boolean packTokens = true;
 
     /** A randomly initialised, trainable encoder of the given shape. */
     public MiniLmModel(MiniLmConfig config) {
@@ -90,19 +95,48 @@ public final class MiniLmModel extends Module {
         return n;
     }
 
-    /** Last-layer token states [batch, seq, hidden], e.g. for a classification head. */
+    /** Whether the layers run on the real tokens only (the default) or on the padded batch. */
+    public boolean packsTokens() {
+        return packTokens;
+    }
+
+    /** Runs the layers on the real tokens only (true, the default) or on the padded batch (false). */
+    public void setPackTokens(boolean packTokens) {
+        this.packTokens = packTokens;
+    }
+
+    /**
+     * Last-layer token states [batch, seq, hidden], e.g. for a token classification head. At the
+     * padding they are 0 when tokens are packed, meaningless values otherwise.
+     */
     public Tensor tokenStates(TokenBatch batch) {
-        Tensor mask = additiveMask(batch.attentionMask());
-        Tensor hidden = embeddings.forward(batch.inputIds(), batch.tokenTypeIds());
-        for (MiniLmLayer layer : layers) {
-            hidden = layer.forward(hidden, mask);
+        if (!packTokens) {
+            return encode(batch, null);
         }
-        return hidden;
+        TokenPacking packing = TokenPacking.of(batch.attentionMask());
+        return packing.unpack(encode(batch, packing));
     }
 
     /** Sentence embeddings [batch, hidden]: token states mean-pooled over the attention mask. */
     public Tensor sentenceEmbeddings(TokenBatch batch) {
-        return meanPool(tokenStates(batch), batch.attentionMask());
+        if (!packTokens) {
+            return meanPool(encode(batch, null), batch.attentionMask());
+        }
+        TokenPacking packing = TokenPacking.of(batch.attentionMask());
+        return packing.sentenceMeans(encode(batch, packing));
+    }
+
+    /** The layers' output, packed [tokens, hidden] when {@code packing} is given, else [batch, seq, hidden]. */
+    private Tensor encode(TokenBatch batch, TokenPacking packing) {
+        Tensor mask = additiveMask(batch.attentionMask());
+        Tensor hidden = embeddings.forward(batch.inputIds(), batch.tokenTypeIds());
+        if (packing != null) {
+            hidden = packing.pack(hidden);
+        }
+        for (MiniLmLayer layer : layers) {
+            hidden = layer.forward(hidden, mask, packing);
+        }
+        return hidden;
     }
 
     /** Mean of {@code states} [batch, seq, hidden] over the positions where {@code attentionMask} [batch, seq] is 1. */

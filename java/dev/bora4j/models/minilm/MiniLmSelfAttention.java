@@ -39,20 +39,27 @@ public final class MiniLmSelfAttention extends Module {
     }
 
     /**
-     * @param hidden        [batch, seq, hidden]
+     * @param hidden        [batch, seq, hidden], or [tokens, hidden] when {@code packing} is given
      * @param additiveMask  [batch, 1, 1, seq]: 0 where attended, a huge negative value at padding
-     * @return the attention context [batch, seq, hidden]
+     * @param packing       the real tokens of the batch when {@code hidden} is packed, else null
+     * @return the attention context in the layout of {@code hidden}
      */
-    public Tensor forward(Tensor hidden, Tensor additiveMask) {
-        long batch = hidden.size(0);
-        long seq = hidden.size(1);
-        Tensor q = heads(query.forward(hidden), batch, seq);
-        Tensor k = heads(key.forward(hidden), batch, seq);
-        Tensor v = heads(value.forward(hidden), batch, seq);
+    public Tensor forward(Tensor hidden, Tensor additiveMask, TokenPacking packing) {
+        long batch = additiveMask.size(0);
+        long seq = additiveMask.size(3);
+        // the projections run on the tokens as given; attention itself needs the padded layout
+        Tensor q = heads(padded(query.forward(hidden), packing), batch, seq);
+        Tensor k = heads(padded(key.forward(hidden), packing), batch, seq);
+        Tensor v = heads(padded(value.forward(hidden), packing), batch, seq);
         // Divide (not multiply by the reciprocal) as the exported graph does.
         Tensor scores = q.matmul(k.transpose(-1, -2)).div(new Scalar(scale)).add(additiveMask);
-        Tensor context = scores.softmax(-1).matmul(v);
-        return context.permute(0, 2, 1, 3).contiguous().reshape(batch, seq, numHeads * headSize);
+        Tensor context = scores.softmax(-1).matmul(v).permute(0, 2, 1, 3).contiguous()
+                .reshape(batch, seq, numHeads * headSize);
+        return packing == null ? context : packing.pack(context);
+    }
+
+    private static Tensor padded(Tensor x, TokenPacking packing) {
+        return packing == null ? x : packing.unpack(x);
     }
 
     /** [batch, seq, heads*headSize] -> [batch, heads, seq, headSize]. */

@@ -84,6 +84,20 @@ class RunFlagsTest {
     }
 
     @Test
+    void aFolderFromBeforeAFlagWasRecordedResumesOnlyWithTheValueItRanWith(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve(RunFlags.FILE);
+        Map<String, String> old = new java.util.LinkedHashMap<>(new TrainingConfig().runDefiningFlags());
+        old.remove("--padded-batches"); // recorded before token packing existed: those runs were padded
+        RunFlags.write(file, old);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));
+        assertTrue(e.getMessage().contains("--padded-batches true (now false)"), e.getMessage());
+        TrainingConfig padded = new TrainingConfig();
+        padded.paddedBatches = true;
+        assertDoesNotThrow(() -> RunFlags.requireSame(file, padded.runDefiningFlags(), dir));
+    }
+
+    @Test
     void aFolderWithoutTheFileResumesAndACorruptFileIsReported(@TempDir Path dir) throws IOException {
         Path file = dir.resolve(RunFlags.FILE);
         assertDoesNotThrow(() -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));
