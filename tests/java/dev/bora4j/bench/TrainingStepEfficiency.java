@@ -158,17 +158,7 @@ public final class TrainingStepEfficiency {
                 for (int v = 0; v < variants.size(); v++) {
                     resetPeakRss();
                     double before = rssMiB("VmRSS:");
-                    long t0 = System.nanoTime();
-                    try (PointerScope scope = new PointerScope()) {
-                        SentenceClassifier m = models.get(v);
-                        m.train(true);
-                        optimizers.get(v).zero_grad();
-                        Tensor loss = torch.cross_entropy(m.forward(batch), target);
-                        loss.backward();
-                        optimizers.get(v).step();
-                        loss.item_double();
-                    }
-                    double elapsed = (System.nanoTime() - t0) / 1e6;
+                    double elapsed = timedStep(models.get(v), optimizers.get(v), batch, target);
                     double peak = rssMiB("VmHWM:") - before;
                     if (round >= WARMUP) {
                         ms[v][round - WARMUP] = elapsed;
@@ -181,6 +171,20 @@ public final class TrainingStepEfficiency {
             for (int v = 0; v < variants.size(); v++) out.add(new Measured(params[v], ms[v], peakMiB[v]));
             return new Measurements(batch.inputIds().size(1), out);
         }
+    }
+
+    /** One training step (forward, cross-entropy, backward, optimizer step) in its own scope; milliseconds. */
+    static double timedStep(SentenceClassifier model, AdamW optimizer, TokenBatch batch, Tensor target) {
+        long t0 = System.nanoTime();
+        try (PointerScope scope = new PointerScope()) {
+            model.train(true);
+            optimizer.zero_grad();
+            Tensor loss = torch.cross_entropy(model.forward(batch), target);
+            loss.backward();
+            optimizer.step();
+            loss.item_double(); // waits for the result
+        }
+        return (System.nanoTime() - t0) / 1e6;
     }
 
     /** Swaps every attached LoRA for y0 + s * (x A^T) B^T in torch ops on the same A and B tensors. */
