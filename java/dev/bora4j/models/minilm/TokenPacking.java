@@ -46,13 +46,22 @@ public final class TokenPacking {
 
     /** [batch, seq, hidden] -> [tokens, hidden]. */
     public Tensor pack(Tensor padded) {
-        return padded.reshape(batch * seq, padded.size(-1)).index_select(0, index);
+        Tensor rows = padded.reshape(batch * seq, padded.size(-1));
+        return hasPadding() ? rows.index_select(0, index) : rows;
     }
 
     /** [tokens, hidden] -> [batch, seq, hidden], zero at the padding. */
     public Tensor unpack(Tensor packed) {
         long hidden = packed.size(-1);
+        if (!hasPadding()) {
+            return packed.reshape(batch, seq, hidden);
+        }
         return packed.new_zeros(batch * seq, hidden).index_copy(0, index, packed).view(batch, seq, hidden);
+    }
+
+    /** False when every position is a real token: then packing is a reshape, with no copy. */
+    private boolean hasPadding() {
+        return index.size(0) != batch * seq;
     }
 
     /** The mean over each sentence's tokens of packed states [tokens, hidden] -> [batch, hidden]. */

@@ -43,6 +43,16 @@ class TokenPackingTest {
     }
 
     @Test
+    void aBatchWithoutPaddingPacksWithoutCopying() {
+        Tensor states = torch.randn(2, 3, 4);
+        TokenPacking p = TokenPacking.of(torch.ones(2, 3).to(ScalarType.Long));
+        assertEquals(6, p.tokens());
+        Tensor packed = p.pack(states);
+        assertEquals(states.data_ptr().address(), packed.data_ptr().address(), "a view, not a copy");
+        assertTrue(p.unpack(packed).equal(states));
+    }
+
+    @Test
     void packedAndPaddedLayersComputeTheSameModelAndGradients() {
         torch.set_num_threads(1);
         MiniLmModel model = MiniLmModel.loadPretrained();
