@@ -55,6 +55,7 @@ public final class RealTaskTable {
                 ? "**Reduced runs**: every run was made with the extra flags `" + extra
                         + "`, so the numbers are NOT those of the full task.\n\n"
                 : "Runs with the extra flags `" + extra + "` on top of the main job's defaults.\n\n");
+        md.append(layoutNote(byConfig.values().stream().flatMap(List::stream).toList()));
         md.append("| config | seeds | trainable params | steps | dev acc | dev MCC | test acc | test MCC | s / step | peak RSS (MiB) |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, List<JsonObject>> e : byConfig.entrySet()) {
@@ -86,6 +87,22 @@ public final class RealTaskTable {
                         + "\" bench/real_task.sh " + extra,
                 md.toString());
         System.out.println(md);
+    }
+
+    /**
+     * Which encoder layout the runs used: summaries without {@code padded_batches} come from before
+     * token packing, when every layer ran on the padded batch.
+     */
+    static String layoutNote(List<JsonObject> summaries) {
+        long padded = summaries.stream()
+                .filter(o -> !o.has("padded_batches") || o.get("padded_batches").getAsBoolean()).count();
+        if (padded == 0) {
+            return "";
+        }
+        String how = "ran every layer on the padded batch (made before token packing became the default, or"
+                + " with `--padded-batches`); add `--padded-batches` to the command to reproduce them";
+        return padded == summaries.size() ? "All runs " + how + ".\n\n"
+                : "**Mixed layouts**: " + padded + " of " + summaries.size() + " runs " + how + ".\n\n";
     }
 
     /**

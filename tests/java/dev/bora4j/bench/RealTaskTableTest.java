@@ -1,7 +1,11 @@
 package dev.bora4j.bench;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,5 +22,15 @@ class RealTaskTableTest {
         assertTrue(RealTaskTable.shrinksTheTask("--max-steps 50"));
         assertTrue(RealTaskTable.shrinksTheTask("--lr 1e-3 --max-eval 320"));
         assertTrue(RealTaskTable.shrinksTheTask("--max-train many"));
+    }
+
+    @Test
+    void namesRunsMadeOnPaddedBatches() {
+        JsonObject before = JsonParser.parseString("{\"seed\": 1}").getAsJsonObject(); // before the flag existed
+        JsonObject padded = JsonParser.parseString("{\"padded_batches\": true}").getAsJsonObject();
+        JsonObject packed = JsonParser.parseString("{\"padded_batches\": false}").getAsJsonObject();
+        assertEquals("", RealTaskTable.layoutNote(List.of(packed, packed)));
+        assertTrue(RealTaskTable.layoutNote(List.of(before, padded)).startsWith("All runs ran every layer on the padded"));
+        assertTrue(RealTaskTable.layoutNote(List.of(before, packed)).startsWith("**Mixed layouts**: 1 of 2 runs"));
     }
 }
