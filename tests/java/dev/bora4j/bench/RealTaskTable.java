@@ -63,7 +63,7 @@ public final class RealTaskTable {
             md.append("| ").append(e.getKey()).append(" | ")
                     .append(String.join(",", r.stream().map(o -> o.get("seed").getAsString()).toList())).append(" | ")
                     .append(String.format("%,d", r.get(0).get("trainable_parameters").getAsLong())).append(" | ")
-                    .append(r.get(0).get("steps").getAsLong()).append(" | ")
+                    .append(steps(r)).append(" | ")
                     .append(stat(r, "dev_accuracy", "%.4f")).append(" | ")
                     .append(stat(r, "dev_mcc", "%.4f")).append(" | ")
                     .append(stat(r, "test_accuracy", "%.4f")).append(" | ")
@@ -87,6 +87,12 @@ public final class RealTaskTable {
                         + "\" bench/real_task.sh " + extra,
                 md.toString());
         System.out.println(md);
+    }
+
+    /** The runs' step count, or each run's where they differ (early stopping, --max-steps). */
+    static String steps(List<JsonObject> runs) {
+        List<String> steps = runs.stream().map(o -> o.get("steps").getAsString()).toList();
+        return steps.stream().distinct().count() == 1 ? steps.get(0) : String.join(", ", steps);
     }
 
     /**

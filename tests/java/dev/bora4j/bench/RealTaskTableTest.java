@@ -25,6 +25,14 @@ class RealTaskTableTest {
     }
 
     @Test
+    void listsEachRunsStepsWhenTheyDiffer() {
+        JsonObject full = JsonParser.parseString("{\"steps\": 801}").getAsJsonObject();
+        JsonObject stopped = JsonParser.parseString("{\"steps\": 400}").getAsJsonObject();
+        assertEquals("801", RealTaskTable.steps(List.of(full, full)));
+        assertEquals("801, 801, 400", RealTaskTable.steps(List.of(full, full, stopped)));
+    }
+
+    @Test
     void namesRunsMadeOnPaddedBatches() {
         JsonObject before = JsonParser.parseString("{\"seed\": 1}").getAsJsonObject(); // before the flag existed
         JsonObject padded = JsonParser.parseString("{\"padded_batches\": true}").getAsJsonObject();
