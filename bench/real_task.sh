@@ -16,11 +16,13 @@ RUNS=${RUNS:-runs}
 JOBS=${JOBS:-1}
 # name -> flags. Parameter counts are matched to LoRA r=8 (331,776 adapter parameters): MELoRA and
 # HiRA have exactly LoRA's count, BoRA adds b*b*r per module (+1.4% at b=4), KronA with A 4x8
-# has 332,928 (+0.35%). sigma-only-b4 starts from the trained lora-r8 run of the same seed and
+# has 332,928 (+0.35%). lora-r9 (373,248, the same scaling alpha/r = 2) has more than BoRA b=8
+# (350,208): the smallest LoRA at or above BoRA b=8's budget. sigma-only-b4 starts from the trained lora-r8 run of the same seed and
 # trains only Sigma (A, B and the head frozen); lora-r8-continued, its control, trains that LoRA
 # (A, B and head) for the same extra steps. Both run after lora-r8.
 declare -A FLAGS=(
   [lora-r8]="--method lora --r 8 --alpha 16"
+  [lora-r9]="--method lora --r 9 --alpha 18"
   [melora-b4-r8]="--method melora --r 8 --b 4 --alpha 16"
   [bora-b2-r8]="--method bora --r 8 --b 2 --alpha 16"
   [bora-b4-r8]="--method bora --r 8 --b 4 --alpha 16"
@@ -32,7 +34,7 @@ declare -A FLAGS=(
   [sigma-only-b4]="--method bora --r 8 --b 4 --alpha 16 --train-only sigma --init-from {RUNS}/lora-r8-s{SEED}/adapter"
   [lora-r8-continued]="--method lora --r 8 --alpha 16 --init-from {RUNS}/lora-r8-s{SEED}/adapter"
 )
-ALL="lora-r8 melora-b4-r8 bora-b2-r8 bora-b4-r8 bora-b8-r8 hira-r8 krona-4x8 bora-b4-r8-raw bora-b4-r8-exp sigma-only-b4 lora-r8-continued"
+ALL="lora-r8 lora-r9 melora-b4-r8 bora-b2-r8 bora-b4-r8 bora-b8-r8 hira-r8 krona-4x8 bora-b4-r8-raw bora-b4-r8-exp sigma-only-b4 lora-r8-continued"
 CONFIGS=${CONFIGS:-$ALL}
 CP=${CP:-$(bench/classpath.sh)}
 THREAD_FLAGS=()
