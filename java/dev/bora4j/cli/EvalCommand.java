@@ -30,6 +30,10 @@ public final class EvalCommand implements Callable<Integer> {
     long dataSeed = d.dataSeed;
     @Option(names = "--eval-batch", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch = d.evalBatchSize;
+    @Option(names = "--padded-batches", negatable = false,
+            description = "Run the encoder on padded batches, as a run trained with --padded-batches did (its metrics"
+                    + " then match to the last digit).")
+    boolean paddedBatches;
 
     @Override
     public Integer call() throws Exception {
@@ -45,7 +49,8 @@ public final class EvalCommand implements Callable<Integer> {
         if (maxLength < 4 || maxLength > 512 || maxEval < 0 || batch < 1) {
             throw new IllegalArgumentException("need --max-length in [4, 512], --max-eval >= 0 and --eval-batch >= 1");
         }
-        ClassificationMetrics m = AdapterEvaluation.evaluate(adapter, s, maxLength, maxEval, dataSeed, batch, System.out);
+        ClassificationMetrics m = AdapterEvaluation.evaluate(adapter, s, maxLength, maxEval, dataSeed, batch, paddedBatches,
+                System.out);
         System.out.println(split + ": " + m);
         return 0;
     }

@@ -36,10 +36,19 @@ public final class AdapterEvaluation {
         return loaded;
     }
 
+    /**
+     * Metrics of the adapter folder on a split; {@code paddedBatches} runs the encoder on padded
+     * batches, as a run trained with {@code --padded-batches} evaluated itself.
+     */
     public static ClassificationMetrics evaluate(Path adapterDir, Split split, int maxLength, int maxExamples,
-                                                 long dataSeed, int batchSize, PrintStream out) throws IOException {
+                                                 long dataSeed, int batchSize, boolean paddedBatches,
+                                                 PrintStream out) throws IOException {
         AcceptabilityTask task = AcceptabilityTask.load(maxLength, dataSeed, out);
         SentenceClassifier model = load(adapterDir);
+        model.encoder().setPackTokens(!paddedBatches);
+        if (paddedBatches) {
+            out.println("encoder on padded batches (--padded-batches)");
+        }
         List<LabeledSentence> items = task.split(split, maxExamples, dataSeed);
         return FineTuning.evaluate(model, task.tokenizer(), items, batchSize);
     }

@@ -93,7 +93,7 @@ class FineTuningTest {
 
         // The adapter folder alone reproduces the test metrics ('bora4j eval') ...
         ClassificationMetrics reloaded = AdapterEvaluation.evaluate(straightDir.resolve("adapter"),
-                dev.bora4j.data.Split.TEST, 32, 64, 42, 128, new PrintStream(new ByteArrayOutputStream()));
+                dev.bora4j.data.Split.TEST, 32, 64, 42, 128, false, new PrintStream(new ByteArrayOutputStream()));
         assertEquals(straight.testAccuracy(), reloaded.accuracy(), 0.0);
         assertEquals(straight.testMcc(), reloaded.mcc(), 0.0);
         // ... and 'bora4j merge' writes merged weights and the exact LoRA export.
@@ -177,6 +177,24 @@ class FineTuningTest {
             }
         }
         assertTrue(Double.isFinite(result.testMcc()));
+    }
+
+    @Test
+    void aPaddedRunIsRecordedAndEvaluatedToTheLastDigitWithTheSameFlag(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("padded");
+        List<String> args = new ArrayList<>(List.of(tinyArgs(out)));
+        args.add("--padded-batches");
+        CliRun run = runCli(args.toArray(new String[0]));
+        assertEquals(0, run.code(), run.out() + run.err());
+        JsonObject summary = JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+        assertTrue(summary.get("padded_batches").getAsBoolean());
+        CliRun eval = runCli("eval", "--adapter", out.resolve("adapter").toString(), "--max-eval", "64",
+                "--max-length", "32", "--padded-batches");
+        assertEquals(0, eval.code(), eval.out() + eval.err());
+        String expected = String.format("acc %.4f  mcc %.4f", summary.get("test_accuracy").getAsDouble(),
+                summary.get("test_mcc").getAsDouble());
+        assertTrue(eval.out().contains("encoder on padded batches"), eval.out());
+        assertTrue(eval.out().contains("test: " + expected), expected + " not in\n" + eval.out());
     }
 
     @Test
