@@ -84,11 +84,11 @@ public final class FineTuning {
         out.printf("using %d train, %d dev, %d test sentences%n", train.size(), dev.size(), test.size());
         int[] trainLengths = cfg.groupByLength ? tokenLengths(tokenizer, train) : null;
         if (cfg.groupByLength) {
-            List<Integer> firstEpoch = shuffledOrder(train.size(), cfg.seed, 0);
             out.printf("batches grouped by length: %,d padded tokens per epoch instead of %,d%n",
-                    LengthGroupedOrder.paddedTokens(LengthGroupedOrder.of(firstEpoch, trainLengths, cfg.batchSize,
-                            LengthGroupedOrder.DEFAULT_MEGA_BATCHES), trainLengths, cfg.batchSize),
-                    LengthGroupedOrder.paddedTokens(firstEpoch, trainLengths, cfg.batchSize));
+                    LengthGroupedOrder.paddedTokens(epochOrder(train.size(), 0, trainLengths), trainLengths,
+                            cfg.batchSize),
+                    LengthGroupedOrder.paddedTokens(shuffledOrder(train.size(), cfg.seed, 0), trainLengths,
+                            cfg.batchSize));
         }
 
         torch.manual_seed(cfg.seed);
@@ -166,10 +166,7 @@ public final class FineTuning {
                 writeRanks(metrics, adapters, 0);
             }
             for (int epoch = startEpoch; epoch < cfg.epochs && !stop; epoch++) {
-                List<Integer> order = shuffledOrder(train.size(), cfg.seed, epoch);
-                if (cfg.groupByLength) {
-                    order = LengthGroupedOrder.of(order, trainLengths, cfg.batchSize, LengthGroupedOrder.DEFAULT_MEGA_BATCHES);
-                }
+                List<Integer> order = epochOrder(train.size(), epoch, trainLengths);
                 int firstBatch = epoch == startEpoch ? startBatch : 0;
                 ProgressBar bar = new ProgressBar(out, String.format("epoch %d/%d", epoch + 1, cfg.epochs),
                         stepsPerEpoch, cfg.progressBar && ProgressBar.stdoutIsTerminal());
@@ -424,6 +421,14 @@ public final class FineTuning {
             l[i] = items.get(i).label();
         }
         return l;
+    }
+
+    /** The order of an epoch's training examples: shuffled by seed and epoch, then grouped by length if asked. */
+    private List<Integer> epochOrder(int n, int epoch, int[] trainLengths) {
+        List<Integer> order = shuffledOrder(n, cfg.seed, epoch);
+        return cfg.groupByLength
+                ? LengthGroupedOrder.of(order, trainLengths, cfg.batchSize, LengthGroupedOrder.DEFAULT_MEGA_BATCHES)
+                : order;
     }
 
     static List<Integer> shuffledOrder(int n, long seed, int epoch) {

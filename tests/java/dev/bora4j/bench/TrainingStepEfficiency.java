@@ -217,12 +217,9 @@ public final class TrainingStepEfficiency {
                 .append("|---|---:|---:|---:|---:|---:|\n");
         Charts.Bars chart = new Charts.Bars();
         for (int v = 0; v < variants.size(); v++) {
-            double[] s = measured.get(v).ms().clone();
-            Arrays.sort(s);
-            double med = median(s);
-            md.append(String.format("| %s | %,d | %.1f | %.1f-%.1f | %.2fx | %.0f |%n", variants.get(v).label(),
-                    measured.get(v).params(), med, s[(int) (0.1 * (s.length - 1))], s[(int) (0.9 * (s.length - 1))],
-                    med / loraMedian, peakMiB[v]));
+            double med = median(measured.get(v).ms());
+            md.append(String.format("| %s | %,d | %.1f | %s | %.2fx | %.0f |%n", variants.get(v).label(),
+                    measured.get(v).params(), med, p10ToP90(measured.get(v).ms()), med / loraMedian, peakMiB[v]));
             chart.add("median step time / LoRA r=8", variants.get(v).label(), med / loraMedian, 0);
         }
         md.append("\nStep times come from this process, with glibc's default malloc settings. The memory column is"
@@ -256,6 +253,13 @@ public final class TrainingStepEfficiency {
             }
             return batch;
         }
+    }
+
+    /** "p10-p90" of step times in ms, as the tables print it. */
+    static String p10ToP90(double[] ms) {
+        double[] s = ms.clone();
+        Arrays.sort(s);
+        return String.format("%.1f-%.1f", s[(int) (0.1 * (s.length - 1))], s[(int) (0.9 * (s.length - 1))]);
     }
 
     static double median(double[] v) {
