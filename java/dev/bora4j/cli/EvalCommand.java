@@ -1,6 +1,8 @@
 package dev.bora4j.cli;
 
 import dev.bora4j.data.Split;
+import dev.bora4j.models.minilm.AttentionImplementation;
+import dev.bora4j.models.minilm.EncoderMode;
 import dev.bora4j.train.AdapterEvaluation;
 import dev.bora4j.train.ClassificationMetrics;
 import dev.bora4j.train.TrainingConfig;
@@ -34,6 +36,9 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Run the encoder on padded batches, as a run trained with --padded-batches did (its metrics"
                     + " then match to the last digit).")
     boolean paddedBatches;
+    @Option(names = "--attention", description = "eager or sdpa: as the run was trained (its metrics then match to the"
+            + " last digit) (default: ${DEFAULT-VALUE}).")
+    String attention = d.attention.cliName();
 
     @Override
     public Integer call() throws Exception {
@@ -49,8 +54,8 @@ public final class EvalCommand implements Callable<Integer> {
         if (maxLength < 4 || maxLength > 512 || maxEval < 0 || batch < 1) {
             throw new IllegalArgumentException("need --max-length in [4, 512], --max-eval >= 0 and --eval-batch >= 1");
         }
-        ClassificationMetrics m = AdapterEvaluation.evaluate(adapter, s, maxLength, maxEval, dataSeed, batch, paddedBatches,
-                System.out);
+        ClassificationMetrics m = AdapterEvaluation.evaluate(adapter, s, maxLength, maxEval, dataSeed, batch,
+                new EncoderMode(!paddedBatches, AttentionImplementation.parse(attention)), System.out);
         System.out.println(split + ": " + m);
         return 0;
     }

@@ -1,5 +1,6 @@
 package dev.bora4j.cli;
 
+import dev.bora4j.models.minilm.AttentionImplementation;
 import dev.bora4j.train.FineTuning;
 import dev.bora4j.train.LearningRateSchedule;
 import dev.bora4j.train.TrainingConfig;
@@ -72,6 +73,9 @@ public final class FineTuneCommand implements Callable<Integer> {
             description = "Run every layer on the padded batch instead of the real tokens only: the same model up to"
                     + " rounding and dropout draws, about 2x slower; reproduces runs made before token packing.")
     boolean paddedBatches;
+    @Option(names = "--attention", description = "Attention: eager (two matmuls and a softmax, as the exported model)"
+            + " or sdpa (torch's fused scaled_dot_product_attention; the same model up to rounding) (default: ${DEFAULT-VALUE}).")
+    String attention = d.attention.cliName();
     @Option(names = "--max-train", description = "Use at most N training sentences, 0 = all (default: ${DEFAULT-VALUE}).")
     int maxTrain = d.maxTrainExamples;
     @Option(names = "--max-eval", description = "Use at most N dev and N test sentences, 0 = all (default: ${DEFAULT-VALUE}).")
@@ -132,6 +136,7 @@ public final class FineTuneCommand implements Callable<Integer> {
         c.maxLength = maxLength;
         c.groupByLength = groupByLength;
         c.paddedBatches = paddedBatches;
+        c.attention = AttentionImplementation.parse(attention);
         c.maxTrainExamples = maxTrain;
         c.maxEvalExamples = maxEval;
         c.maxSteps = maxSteps;

@@ -4,6 +4,7 @@ import dev.bora4j.adapters.BoraAdapterFiles;
 import dev.bora4j.adapters.LoadedAdapter;
 import dev.bora4j.data.LabeledSentence;
 import dev.bora4j.data.Split;
+import dev.bora4j.models.minilm.EncoderMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
@@ -37,17 +38,17 @@ public final class AdapterEvaluation {
     }
 
     /**
-     * Metrics of the adapter folder on a split; {@code paddedBatches} runs the encoder on padded
-     * batches, as a run trained with {@code --padded-batches} evaluated itself.
+     * Metrics of the adapter folder on a split, with the encoder in {@code mode}: the mode its run
+     * trained in gives the run's own metrics to the last digit.
      */
     public static ClassificationMetrics evaluate(Path adapterDir, Split split, int maxLength, int maxExamples,
-                                                 long dataSeed, int batchSize, boolean paddedBatches,
+                                                 long dataSeed, int batchSize, EncoderMode mode,
                                                  PrintStream out) throws IOException {
         AcceptabilityTask task = AcceptabilityTask.load(maxLength, dataSeed, out);
         SentenceClassifier model = load(adapterDir);
-        model.encoder().setPackTokens(!paddedBatches);
-        if (paddedBatches) {
-            out.println("encoder on padded batches (--padded-batches)");
+        mode.applyTo(model.encoder());
+        if (!mode.flags().isEmpty()) {
+            out.println("encoder mode: " + String.join(" ", mode.flags()));
         }
         List<LabeledSentence> items = task.split(split, maxExamples, dataSeed);
         return FineTuning.evaluate(model, task.tokenizer(), items, batchSize);

@@ -94,7 +94,7 @@ public final class FineTuning {
         torch.manual_seed(cfg.seed);
         SentenceClassifier model = AcceptabilityTask.newClassifier();
         MiniLmModel encoder = model.encoder();
-        encoder.setPackTokens(!cfg.paddedBatches);
+        cfg.encoderMode().applyTo(encoder);
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
         if (cfg.initFrom != null) {
             LoraStart.copy(cfg.initFrom, adapters, model);
@@ -550,6 +550,7 @@ public final class FineTuning {
             s.addProperty("train_only", cfg.trainOnly);
             s.addProperty("group_by_length", cfg.groupByLength);
             s.addProperty("padded_batches", cfg.paddedBatches);
+            s.addProperty("attention", cfg.attention.cliName());
             if (cfg.initFrom != null) {
                 s.addProperty("init_from", cfg.initFrom.toString());
             }

@@ -27,7 +27,7 @@ final class RunFlags {
      * Flags added after runs began to record theirs, with the value those earlier runs used: a run
      * folder that does not record one of these ran with this value.
      */
-    static final Map<String, String> BEFORE_RECORDED = Map.of("--padded-batches", "true");
+    static final Map<String, String> BEFORE_RECORDED = Map.of("--padded-batches", "true", "--attention", "eager");
 
     private RunFlags() {
     }

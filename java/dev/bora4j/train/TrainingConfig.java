@@ -1,5 +1,8 @@
 package dev.bora4j.train;
 
+import dev.bora4j.models.minilm.AttentionImplementation;
+import dev.bora4j.models.minilm.EncoderMode;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +47,8 @@ public final class TrainingConfig {
     public boolean groupByLength = false;
     /** Run the encoder on the padded batch instead of the real tokens only; see {@link dev.bora4j.models.minilm.TokenPacking}. */
     public boolean paddedBatches = false;
+    /** How the encoder computes attention; eager reproduces every run made before this setting existed. */
+    public AttentionImplementation attention = AttentionImplementation.EAGER;
     /** Use at most this many training examples (0: all); the default keeps the main job within minutes on 2 cores. */
     public int maxTrainExamples = 6400;
     /** Use at most this many dev / test examples (0: all). */
@@ -112,12 +117,18 @@ public final class TrainingConfig {
         require(output != null, "--output must be given");
     }
 
+    /** How the encoder runs batches in this run. */
+    public EncoderMode encoderMode() {
+        return new EncoderMode(!paddedBatches, attention);
+    }
+
     /**
      * The settings that define a run's trajectory, by command-line flag, as strings: a run folder
      * records them and a resumed run must match them. Left out: where and how it runs
      * ({@code --output}, {@code --no-resume}, {@code --no-progress-bar}, {@code --threads},
      * {@code --device}, the evaluation batch size), none of which changes what is trained.
      */
+
     public java.util.Map<String, String> runDefiningFlags() {
         java.util.Map<String, String> f = new java.util.LinkedHashMap<>();
         f.put("--method", method);
@@ -144,6 +155,7 @@ public final class TrainingConfig {
         f.put("--max-length", Integer.toString(maxLength));
         f.put("--group-by-length", Boolean.toString(groupByLength));
         f.put("--padded-batches", Boolean.toString(paddedBatches));
+        f.put("--attention", attention.cliName());
         f.put("--max-train", Integer.toString(maxTrainExamples));
         f.put("--max-eval", Integer.toString(maxEvalExamples));
         f.put("--max-steps", Long.toString(maxSteps));

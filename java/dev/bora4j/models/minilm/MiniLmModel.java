@@ -22,6 +22,8 @@ import org.bytedeco.pytorch.global.torch;
  * projection, adapter, LayerNorm and FFN skips the padding, and attention alone sees the padded
  * layout. {@link #setPackTokens(boolean) setPackTokens(false)} runs everything on the padded
  * batch instead (the same results up to rounding, slower).
+ * {@link #setAttentionImplementation} picks eager attention (the default) or torch's fused
+ * {@code scaled_dot_product_attention}; {@link EncoderMode} sets both.
  * <p>Forward calls allocate native tensors that JavaCPP frees only when their handles are
  * released: run them inside a {@link org.bytedeco.javacpp.PointerScope} (one per step) and
  * under a {@link org.bytedeco.pytorch.NoGradGuard} when no gradient is needed.
@@ -36,6 +38,7 @@ public final class MiniLmModel extends Module {
     private final Module encoderContainer;
     private final Module layerContainer;
     private boolean packTokens = true;
+    private AttentionImplementation attention = AttentionImplementation.EAGER;
 
     /** A randomly initialised, trainable encoder of the given shape. */
     public MiniLmModel(MiniLmConfig config) {
@@ -103,6 +106,22 @@ public final class MiniLmModel extends Module {
     /** Runs the layers on the real tokens only (true, the default) or on the padded batch (false). */
     public void setPackTokens(boolean packTokens) {
         this.packTokens = packTokens;
+    }
+
+    /** How attention is computed: {@link AttentionImplementation#EAGER} unless set. */
+    public AttentionImplementation attentionImplementation() {
+        return attention;
+    }
+
+    /** Computes attention with {@code implementation} in every layer. */
+    public void setAttentionImplementation(AttentionImplementation implementation) {
+        if (implementation == null) {
+            throw new IllegalArgumentException("implementation must not be null");
+        }
+        attention = implementation;
+        for (MiniLmLayer layer : layers) {
+            layer.attention().self().setImplementation(implementation);
+        }
     }
 
     /**

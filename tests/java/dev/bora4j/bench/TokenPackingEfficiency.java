@@ -3,6 +3,7 @@ package dev.bora4j.bench;
 import dev.bora4j.data.LabeledSentence;
 import dev.bora4j.data.Split;
 import dev.bora4j.internal.JavaCppSettings;
+import dev.bora4j.models.minilm.AttentionImplementation;
 import dev.bora4j.models.minilm.TokenBatch;
 import dev.bora4j.nn.BoraConfig.Mode;
 import dev.bora4j.nn.BoraInjector;
@@ -19,9 +20,9 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * MiniLM training steps on random batches of the main job's training sentences, with the encoder
- * on the padded batch and on the real tokens only (TokenPacking), for LoRA r=8 and BoRA b=8
- * through the native kernels. All four run the same batches, interleaved round by round in one
- * process. Writes the "token-packing-cpu" section of docs/RESULTS.md. Usage:
+ * on the padded batch, on the real tokens only (TokenPacking), and on the real tokens with torch's
+ * fused attention, for LoRA r=8 and BoRA b=8 through the native kernels. All six run the same
+ * batches, interleaved round by round in one process. Writes the "token-packing-cpu" section of docs/RESULTS.md. Usage:
  * {@code TokenPackingEfficiency [reps]} (default 10); bench/packing.sh.
  */
 public final class TokenPackingEfficiency {
@@ -30,9 +31,9 @@ public final class TokenPackingEfficiency {
     static final int BATCHES = 8;
     static final int WARMUP = 2;
 
-    record Variant(String method, Mode mode, int blocks, boolean packed) {
+    record Variant(String method, Mode mode, int blocks, boolean packed, AttentionImplementation attention) {
         String label() {
-            return method + (packed ? ", packed" : ", padded");
+            return method + (packed ? ", packed" : ", padded") + ", " + attention.cliName();
         }
     }
 
@@ -40,9 +41,15 @@ public final class TokenPackingEfficiency {
         JavaCppSettings.skipResidentMemoryCheck(); // as the command line does
         torch.set_num_threads(1);
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 10;
-        List<Variant> variants = List.of(new Variant("LoRA r=8", Mode.LORA, 1, false),
-                new Variant("LoRA r=8", Mode.LORA, 1, true), new Variant("BoRA r=8, b=8", Mode.BORA, 8, false),
-                new Variant("BoRA r=8, b=8", Mode.BORA, 8, true));
+        List<Variant> variants = new ArrayList<>();
+        for (String method : List.of("LoRA r=8", "BoRA r=8, b=8")) {
+            Mode mode = method.startsWith("LoRA") ? Mode.LORA : Mode.BORA;
+            int blocks = mode == Mode.LORA ? 1 : 8;
+            // the first of each method's variants is the baseline of its ratios
+            variants.add(new Variant(method, mode, blocks, false, AttentionImplementation.EAGER));
+            variants.add(new Variant(method, mode, blocks, true, AttentionImplementation.EAGER));
+            variants.add(new Variant(method, mode, blocks, true, AttentionImplementation.SDPA));
+        }
         AcceptabilityTask task = AcceptabilityTask.load(64, 0, new PrintStream(PrintStream.nullOutputStream()));
         List<LabeledSentence> train = task.split(Split.TRAIN, BATCH * BATCHES, 1);
         List<TokenBatch> batches = new ArrayList<>();
@@ -62,6 +69,7 @@ public final class TokenPackingEfficiency {
             torch.manual_seed(0);
             SentenceClassifier m = AcceptabilityTask.newClassifier();
             m.encoder().setPackTokens(v.packed());
+            m.encoder().setAttentionImplementation(v.attention());
             List<Tensor> trainable = new ArrayList<>(BoraInjector.inject(m,
                     TrainingStepEfficiency.cfg(v.mode(), 8, v.blocks())).trainableParameters().values());
             models.add(m);
@@ -85,18 +93,20 @@ public final class TokenPackingEfficiency {
                 + " (%.2fx). Adapters on the main job's six projections per layer through the native CPU kernels,"
                 + " exp_norm Sigma; float32, 1 torch thread; %d interleaved repetitions after %d warm-up rounds.%n%n",
                 BATCHES, BATCH, real, padded, (double) padded / real, reps, WARMUP));
-        md.append("| variant | step median (ms) | p10-p90 (ms) | packed / padded |\n|---|---:|---:|---:|\n");
+        md.append("| variant | step median (ms) | p10-p90 (ms) | / padded, eager |\n|---|---:|---:|---:|\n");
+        double baseline = Double.NaN;
         for (int v = 0; v < variants.size(); v++) {
             double med = TrainingStepEfficiency.median(ms[v]);
-            // each packed variant follows its padded twin in the list
-            String ratio = variants.get(v).packed()
-                    ? String.format("%.2fx", med / TrainingStepEfficiency.median(ms[v - 1])) : "";
+            boolean isBaseline = !variants.get(v).packed();
+            baseline = isBaseline ? med : baseline;
+            String ratio = isBaseline ? "" : String.format("%.2fx", med / baseline);
             md.append(String.format("| %s | %.1f | %s | %s |%n", variants.get(v).label(), med,
                     TrainingStepEfficiency.p10ToP90(ms[v]), ratio));
         }
         md.append("\nPadded: every layer runs on the padded batch (`finetune --padded-batches`); packed: projections,"
                 + " adapters, LayerNorms and the FFN run on the real tokens only and attention on the padded layout"
-                + " (the default).\n");
+                + " (the default). eager: attention as two batched matmuls and a softmax (the default); sdpa: torch's"
+                + " fused `scaled_dot_product_attention` (`--attention sdpa`).\n");
         ResultsSection.write("token-packing-cpu", "Token packing on this CPU (MiniLM, random batches)",
                 "bench/packing.sh " + reps, md.toString());
         System.out.println(md);

@@ -93,7 +93,7 @@ class FineTuningTest {
 
         // The adapter folder alone reproduces the test metrics ('bora4j eval') ...
         ClassificationMetrics reloaded = AdapterEvaluation.evaluate(straightDir.resolve("adapter"),
-                dev.bora4j.data.Split.TEST, 32, 64, 42, 128, false, new PrintStream(new ByteArrayOutputStream()));
+                dev.bora4j.data.Split.TEST, 32, 64, 42, 128, dev.bora4j.models.minilm.EncoderMode.DEFAULT, new PrintStream(new ByteArrayOutputStream()));
         assertEquals(straight.testAccuracy(), reloaded.accuracy(), 0.0);
         assertEquals(straight.testMcc(), reloaded.mcc(), 0.0);
         // ... and 'bora4j merge' writes merged weights and the exact LoRA export.
@@ -180,20 +180,22 @@ class FineTuningTest {
     }
 
     @Test
-    void aPaddedRunIsRecordedAndEvaluatedToTheLastDigitWithTheSameFlag(@TempDir Path dir) throws Exception {
+    void aRunInAnotherEncoderModeIsRecordedAndEvaluatedToTheLastDigitWithTheSameFlags(@TempDir Path dir)
+            throws Exception {
         Path out = dir.resolve("padded");
         List<String> args = new ArrayList<>(List.of(tinyArgs(out)));
-        args.add("--padded-batches");
+        args.addAll(List.of("--padded-batches", "--attention", "sdpa"));
         CliRun run = runCli(args.toArray(new String[0]));
         assertEquals(0, run.code(), run.out() + run.err());
         JsonObject summary = JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
         assertTrue(summary.get("padded_batches").getAsBoolean());
+        assertEquals("sdpa", summary.get("attention").getAsString());
         CliRun eval = runCli("eval", "--adapter", out.resolve("adapter").toString(), "--max-eval", "64",
-                "--max-length", "32", "--padded-batches");
+                "--max-length", "32", "--padded-batches", "--attention", "sdpa");
         assertEquals(0, eval.code(), eval.out() + eval.err());
         String expected = String.format("acc %.4f  mcc %.4f", summary.get("test_accuracy").getAsDouble(),
                 summary.get("test_mcc").getAsDouble());
-        assertTrue(eval.out().contains("encoder on padded batches"), eval.out());
+        assertTrue(eval.out().contains("encoder mode: --padded-batches --attention sdpa"), eval.out());
         assertTrue(eval.out().contains("test: " + expected), expected + " not in\n" + eval.out());
     }
 

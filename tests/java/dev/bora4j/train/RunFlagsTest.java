@@ -88,6 +88,7 @@ class RunFlagsTest {
         Path file = dir.resolve(RunFlags.FILE);
         Map<String, String> old = new java.util.LinkedHashMap<>(new TrainingConfig().runDefiningFlags());
         old.remove("--padded-batches"); // recorded before token packing existed: those runs were padded
+        old.remove("--attention"); // and before --attention: they used eager attention
         RunFlags.write(file, old);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));
@@ -95,6 +96,10 @@ class RunFlagsTest {
         TrainingConfig padded = new TrainingConfig();
         padded.paddedBatches = true;
         assertDoesNotThrow(() -> RunFlags.requireSame(file, padded.runDefiningFlags(), dir));
+        // recorded before --attention existed: those runs used eager attention, the default
+        padded.attention = dev.bora4j.models.minilm.AttentionImplementation.SDPA;
+        e = assertThrows(IllegalArgumentException.class, () -> RunFlags.requireSame(file, padded.runDefiningFlags(), dir));
+        assertTrue(e.getMessage().contains("--attention eager (now sdpa)"), e.getMessage());
     }
 
     @Test
