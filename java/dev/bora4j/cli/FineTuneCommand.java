@@ -108,6 +108,12 @@ public final class FineTuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        new FineTuning(toConfig(), System.out).run();
+        return 0;
+    }
+
+    /** The run's settings from the parsed flags; throws IllegalArgumentException naming a bad one. */
+    TrainingConfig toConfig() {
         if (!"acceptability".equals(data)) {
             throw new IllegalArgumentException("--data must be 'acceptability', got '" + data + "'");
         }
@@ -150,7 +156,7 @@ public final class FineTuneCommand implements Callable<Integer> {
         c.output = output;
         c.resume = !noResume;
         c.progressBar = !noProgressBar;
-        new FineTuning(c, System.out).run();
-        return 0;
+        c.validate();
+        return c;
     }
 }
