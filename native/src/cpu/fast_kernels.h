@@ -133,38 +133,35 @@ BORA_ALWAYS_INLINE void for_rank_chunks(int64_t r, Body body) {
     for (; k0 < r; ++k0) body(k0, VecTag<S1>{});
 }
 
-// V[t, i, :] = sum_j S[i, j, :] * U[t, j, :].
+// out[t, o, :] = sum_k S[o * s_out + k * s_in + :] * in[t, k, :]: the b x b Sigma mixing, with
+// Sigma's strides choosing the mixing (tile_mix) or its transpose (tile_mix_t).
 template <class Ac, int VEC>
-BORA_ALWAYS_INLINE void tile_mix(const Problem& p, int64_t rows, const Ac* S, const Ac* U, Ac* V) {
+BORA_ALWAYS_INLINE void tile_mix_strided(const Problem& p, int64_t rows, const Ac* S, int64_t s_out, int64_t s_in,
+                                         const Ac* in, Ac* out) {
     const int64_t r = p.r, b = p.b, br = b * r;
     for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
         typedef typename decltype(tag)::type W;
         for (int64_t t = 0; t < rows; ++t)
-            for (int64_t i = 0; i < b; ++i) {
-                const Ac* s = S + i * b * r + k0;
-                const Ac* u = U + t * br + k0;
-                W acc = load_vec<W>(s) * load_vec<W>(u);
-                for (int64_t j = 1; j < b; ++j) acc += load_vec<W>(s + j * r) * load_vec<W>(u + j * r);
-                store_vec(V + t * br + i * r + k0, acc);
+            for (int64_t o = 0; o < b; ++o) {
+                const Ac* s = S + o * s_out + k0;
+                const Ac* x = in + t * br + k0;
+                W acc = load_vec<W>(s) * load_vec<W>(x);
+                for (int64_t k = 1; k < b; ++k) acc += load_vec<W>(s + k * s_in) * load_vec<W>(x + k * r);
+                store_vec(out + t * br + o * r + k0, acc);
             }
     });
+}
+
+// V[t, i, :] = sum_j S[i, j, :] * U[t, j, :].
+template <class Ac, int VEC>
+BORA_ALWAYS_INLINE void tile_mix(const Problem& p, int64_t rows, const Ac* S, const Ac* U, Ac* V) {
+    tile_mix_strided<Ac, VEC>(p, rows, S, p.b * p.r, p.r, U, V);
 }
 
 // dU[t, j, :] = sum_i S[i, j, :] * dV[t, i, :] (the transpose of tile_mix).
 template <class Ac, int VEC>
 BORA_ALWAYS_INLINE void tile_mix_t(const Problem& p, int64_t rows, const Ac* S, const Ac* dV, Ac* dU) {
-    const int64_t r = p.r, b = p.b, br = b * r;
-    for_rank_chunks<Ac, VEC>(r, [&](int64_t k0, auto tag) __attribute__((always_inline)) {
-        typedef typename decltype(tag)::type W;
-        for (int64_t t = 0; t < rows; ++t)
-            for (int64_t j = 0; j < b; ++j) {
-                const Ac* s = S + j * r + k0;
-                const Ac* dv = dV + t * br + k0;
-                W acc = load_vec<W>(s) * load_vec<W>(dv);
-                for (int64_t i = 1; i < b; ++i) acc += load_vec<W>(s + i * b * r) * load_vec<W>(dv + i * r);
-                store_vec(dU + t * br + j * r + k0, acc);
-            }
-    });
+    tile_mix_strided<Ac, VEC>(p, rows, S, p.r, p.b * p.r, dV, dU);
 }
 
 // dS[i, j, :] += sum_t dV[t, i, :] * U[t, j, :], the token sum kept in a register.
