@@ -95,6 +95,9 @@ public final class FineTuning {
         SentenceClassifier model = AcceptabilityTask.newClassifier();
         MiniLmModel encoder = model.encoder();
         cfg.encoderMode().applyTo(encoder);
+        if (!cfg.encoderMode().flags().isEmpty()) {
+            out.println("encoder mode: " + String.join(" ", cfg.encoderMode().flags()));
+        }
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
         if (cfg.initFrom != null) {
             LoraStart.copy(cfg.initFrom, adapters, model);

@@ -190,6 +190,7 @@ class FineTuningTest {
         JsonObject summary = JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
         assertTrue(summary.get("padded_batches").getAsBoolean());
         assertEquals("sdpa", summary.get("attention").getAsString());
+        assertTrue(run.out().contains("encoder mode: --padded-batches --attention sdpa"), run.out());
         CliRun eval = runCli("eval", "--adapter", out.resolve("adapter").toString(), "--max-eval", "64",
                 "--max-length", "32", "--padded-batches", "--attention", "sdpa");
         assertEquals(0, eval.code(), eval.out() + eval.err());
