@@ -10,7 +10,7 @@ import java.util.Locale;
 public enum AttentionImplementation {
     /** Two batched matmuls and a softmax, as the exported graph computes it (the default). */
     EAGER,
-    /** torch's fused {@code scaled_dot_product_attention}: no [batch, heads, seq, seq] scores in memory. */
+    /** torch's fused {@code scaled_dot_product_attention}; on the CPU it pays off on long sequences (bench/attention.sh). */
     SDPA;
 
     /** The name used on the command line and in run records: "eager" or "sdpa". */
