@@ -1,8 +1,8 @@
 package dev.bora4j.models.minilm;
 
 import dev.bora4j.nn.AdaptableLinear;
-import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
