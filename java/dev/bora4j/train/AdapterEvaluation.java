@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -50,8 +51,31 @@ public final class AdapterEvaluation {
         if (!mode.flags().isEmpty()) {
             out.println("encoder mode: " + String.join(" ", mode.flags()));
         }
+        noteTheRunsMode(adapterDir, mode, out);
         List<LabeledSentence> items = task.split(split, maxExamples, dataSeed);
         return FineTuning.evaluate(model, task.tokenizer(), items, batchSize);
+    }
+
+    /**
+     * When the adapter folder sits in a run folder whose recorded encoder mode differs from
+     * {@code mode}, says so: the metrics then differ from the run's in the last digits.
+     */
+    private static void noteTheRunsMode(Path adapterDir, EncoderMode mode, PrintStream out) {
+        Path runDir = adapterDir.toAbsolutePath().normalize().getParent();
+        Path flagsFile = runDir == null ? null : runDir.resolve(RunFlags.FILE);
+        if (flagsFile == null || !Files.isRegularFile(flagsFile)) {
+            return;
+        }
+        try {
+            EncoderMode trained = RunFlags.encoderMode(RunFlags.read(flagsFile));
+            if (!trained.equals(mode)) {
+                out.println("note: " + runDir + " trained with the encoder mode "
+                        + (trained.flags().isEmpty() ? "of the defaults" : String.join(" ", trained.flags()))
+                        + "; give the same flags to reproduce its metrics to the last digit");
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            out.println("note: cannot tell the run's encoder mode from " + flagsFile + ": " + e.getMessage());
+        }
     }
 
     private static void copyHead(Path dir, Map<String, Tensor> extra, String name, Tensor target) throws IOException {

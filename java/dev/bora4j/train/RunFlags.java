@@ -5,6 +5,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.bora4j.io.AtomicFiles;
+import dev.bora4j.models.minilm.AttentionImplementation;
+import dev.bora4j.models.minilm.EncoderMode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -83,6 +85,13 @@ final class RunFlags {
         } catch (JsonParseException | IllegalStateException e) {
             throw unreadable(file, e.getMessage());
         }
+    }
+
+    /** The encoder mode a run folder's recorded flags ran with. */
+    static EncoderMode encoderMode(Map<String, String> recorded) {
+        String padded = recorded.getOrDefault("--padded-batches", BEFORE_RECORDED.get("--padded-batches"));
+        String attention = recorded.getOrDefault("--attention", BEFORE_RECORDED.get("--attention"));
+        return new EncoderMode(!Boolean.parseBoolean(padded), AttentionImplementation.parse(attention));
     }
 
     private static IOException unreadable(Path file, String why) {

@@ -198,6 +198,12 @@ class FineTuningTest {
                 summary.get("test_mcc").getAsDouble());
         assertTrue(eval.out().contains("encoder mode: --padded-batches --attention sdpa"), eval.out());
         assertTrue(eval.out().contains("test: " + expected), expected + " not in\n" + eval.out());
+        assertTrue(!eval.out().contains("note:"), eval.out());
+        CliRun defaults = runCli("eval", "--adapter", out.resolve("adapter").toString(), "--max-eval", "64",
+                "--max-length", "32");
+        assertEquals(0, defaults.code(), defaults.out() + defaults.err());
+        assertTrue(defaults.out().contains("trained with the encoder mode --padded-batches --attention sdpa; give the"
+                + " same flags"), defaults.out());
     }
 
     @Test

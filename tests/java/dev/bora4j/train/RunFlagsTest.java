@@ -100,6 +100,11 @@ class RunFlagsTest {
         padded.attention = dev.bora4j.models.minilm.AttentionImplementation.SDPA;
         e = assertThrows(IllegalArgumentException.class, () -> RunFlags.requireSame(file, padded.runDefiningFlags(), dir));
         assertTrue(e.getMessage().contains("--attention eager (now sdpa)"), e.getMessage());
+        // and eval reads the same mode from such a folder
+        assertEquals(new dev.bora4j.models.minilm.EncoderMode(false,
+                dev.bora4j.models.minilm.AttentionImplementation.EAGER), RunFlags.encoderMode(RunFlags.read(file)));
+        assertEquals(new dev.bora4j.models.minilm.EncoderMode(false,
+                dev.bora4j.models.minilm.AttentionImplementation.SDPA), RunFlags.encoderMode(padded.runDefiningFlags()));
     }
 
     @Test
