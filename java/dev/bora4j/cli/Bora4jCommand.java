@@ -19,9 +19,14 @@ public final class Bora4jCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "name a command, e.g. 'bora4j finetune'");
     }
 
+    /** The parser of bora4j's command line; enum values such as {@code --decay linear} in any case. */
+    static CommandLine commandLine() {
+        return new CommandLine(new Bora4jCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+    }
+
     /** Runs the command line and returns the exit code (0 ok, 1 failure, 2 bad usage). */
     public static int execute(String... args) {
-        CommandLine cli = new CommandLine(new Bora4jCommand());
+        CommandLine cli = commandLine();
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof IllegalArgumentException) {
                 commandLine.getErr().println("error: " + e.getMessage());

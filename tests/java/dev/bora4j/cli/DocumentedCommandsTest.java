@@ -36,7 +36,7 @@ class DocumentedCommandsTest {
         int finetunes = 0;
         for (String line : lines) {
             String[] args = line.strip().split("\\s+");
-            CommandLine cli = new CommandLine(new Bora4jCommand());
+            CommandLine cli = Bora4jCommand.commandLine();
             ParseResult parsed = assertDoesNotThrow(() -> cli.parseArgs(args), line);
             assertTrue(parsed.hasSubcommand(), "no command in: " + line);
             ParseResult sub = parsed.subcommand();
@@ -50,13 +50,22 @@ class DocumentedCommandsTest {
 
     @Test
     void badFlagsAreCaughtByTheSameChecks() {
-        CommandLine cli = new CommandLine(new Bora4jCommand());
+        CommandLine cli = Bora4jCommand.commandLine();
         ParseResult parsed = cli.parseArgs("finetune", "--method", "bora", "--attention", "flash");
         FineTuneCommand f = (FineTuneCommand) parsed.subcommand().commandSpec().userObject();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, f::toConfig);
         assertTrue(e.getMessage().contains("'flash'"), e.getMessage());
         assertThrows(CommandLine.UnmatchedArgumentException.class,
-                () -> new CommandLine(new Bora4jCommand()).parseArgs("finetune", "--no-such-flag"));
+                () -> Bora4jCommand.commandLine().parseArgs("finetune", "--no-such-flag"));
+        assertThrows(CommandLine.ParameterException.class,
+                () -> Bora4jCommand.commandLine().parseArgs("finetune", "--decay", "stepwise"));
+    }
+
+    @Test
+    void enumFlagsTakeLowerCaseValuesLikeTheOtherFlags() {
+        ParseResult parsed = Bora4jCommand.commandLine().parseArgs("finetune", "--decay", "linear");
+        FineTuneCommand f = (FineTuneCommand) parsed.subcommand().commandSpec().userObject();
+        assertEquals(dev.bora4j.train.LearningRateSchedule.Decay.LINEAR, f.toConfig().decay);
     }
 
     @Test
