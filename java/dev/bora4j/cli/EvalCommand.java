@@ -1,12 +1,11 @@
 package dev.bora4j.cli;
 
 import dev.bora4j.data.Split;
-import dev.bora4j.models.minilm.AttentionImplementation;
-import dev.bora4j.models.minilm.EncoderMode;
 import dev.bora4j.train.AdapterEvaluation;
 import dev.bora4j.train.ClassificationMetrics;
 import dev.bora4j.train.TrainingConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -32,13 +31,8 @@ public final class EvalCommand implements Callable<Integer> {
     long dataSeed = d.dataSeed;
     @Option(names = "--eval-batch", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch = d.evalBatchSize;
-    @Option(names = "--padded-batches", negatable = false,
-            description = "Run the encoder on padded batches, as a run trained with --padded-batches did (its metrics"
-                    + " then match to the last digit).")
-    boolean paddedBatches;
-    @Option(names = "--attention", description = "eager or sdpa: as the run was trained (its metrics then match to the"
-            + " last digit) (default: ${DEFAULT-VALUE}).")
-    String attention = d.attention.cliName();
+    @Mixin
+    EncoderModeOptions encoderMode = new EncoderModeOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -55,7 +49,7 @@ public final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("need --max-length in [4, 512], --max-eval >= 0 and --eval-batch >= 1");
         }
         ClassificationMetrics m = AdapterEvaluation.evaluate(adapter, s, maxLength, maxEval, dataSeed, batch,
-                new EncoderMode(!paddedBatches, AttentionImplementation.parse(attention)), System.out);
+                encoderMode.mode(), System.out);
         System.out.println(split + ": " + m);
         return 0;
     }

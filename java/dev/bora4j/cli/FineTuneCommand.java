@@ -1,10 +1,11 @@
 package dev.bora4j.cli;
 
-import dev.bora4j.models.minilm.AttentionImplementation;
+import dev.bora4j.models.minilm.EncoderMode;
 import dev.bora4j.train.FineTuning;
 import dev.bora4j.train.LearningRateSchedule;
 import dev.bora4j.train.TrainingConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -69,13 +70,8 @@ public final class FineTuneCommand implements Callable<Integer> {
             description = "Batch sentences of similar length together (within mega-batches of 50 batches): less padding,"
                     + " faster steps, but on the acceptability task at 200 steps it trained worse (docs/RESULTS.md).")
     boolean groupByLength;
-    @Option(names = "--padded-batches", negatable = false,
-            description = "Run every layer on the padded batch instead of the real tokens only: the same model up to"
-                    + " rounding and dropout draws, about 2x slower; reproduces runs made before token packing.")
-    boolean paddedBatches;
-    @Option(names = "--attention", description = "Attention: eager (two matmuls and a softmax, as the exported model)"
-            + " or sdpa (torch's fused scaled_dot_product_attention; the same model up to rounding) (default: ${DEFAULT-VALUE}).")
-    String attention = d.attention.cliName();
+    @Mixin
+    EncoderModeOptions encoderMode = new EncoderModeOptions();
     @Option(names = "--max-train", description = "Use at most N training sentences, 0 = all (default: ${DEFAULT-VALUE}).")
     int maxTrain = d.maxTrainExamples;
     @Option(names = "--max-eval", description = "Use at most N dev and N test sentences, 0 = all (default: ${DEFAULT-VALUE}).")
@@ -141,8 +137,9 @@ public final class FineTuneCommand implements Callable<Integer> {
         c.checkpointEvery = checkpointEvery;
         c.maxLength = maxLength;
         c.groupByLength = groupByLength;
-        c.paddedBatches = paddedBatches;
-        c.attention = AttentionImplementation.parse(attention);
+        EncoderMode mode = encoderMode.mode();
+        c.paddedBatches = !mode.packTokens();
+        c.attention = mode.attention();
         c.maxTrainExamples = maxTrain;
         c.maxEvalExamples = maxEval;
         c.maxSteps = maxSteps;

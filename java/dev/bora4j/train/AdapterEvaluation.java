@@ -48,9 +48,7 @@ public final class AdapterEvaluation {
         AcceptabilityTask task = AcceptabilityTask.load(maxLength, dataSeed, out);
         SentenceClassifier model = load(adapterDir);
         mode.applyTo(model.encoder());
-        if (!mode.flags().isEmpty()) {
-            out.println("encoder mode: " + String.join(" ", mode.flags()));
-        }
+        FineTuning.printEncoderMode(mode, out);
         noteTheRunsMode(adapterDir, mode, out);
         List<LabeledSentence> items = task.split(split, maxExamples, dataSeed);
         return FineTuning.evaluate(model, task.tokenizer(), items, batchSize);
@@ -70,7 +68,7 @@ public final class AdapterEvaluation {
             EncoderMode trained = RunFlags.encoderMode(RunFlags.read(flagsFile));
             if (!trained.equals(mode)) {
                 out.println("note: " + runDir + " trained with the encoder mode "
-                        + (trained.flags().isEmpty() ? "of the defaults" : String.join(" ", trained.flags()))
+                        + (trained.equals(EncoderMode.DEFAULT) ? "of the defaults" : trained.flagText())
                         + "; give the same flags to reproduce its metrics to the last digit");
             }
         } catch (IOException | IllegalArgumentException e) {

@@ -9,6 +9,7 @@ import dev.bora4j.data.LabeledSentence;
 import dev.bora4j.data.Split;
 import dev.bora4j.io.AtomicFiles;
 import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.models.minilm.EncoderMode;
 import dev.bora4j.models.minilm.MiniLmModel;
 import dev.bora4j.models.minilm.MiniLmTokenizer;
 import dev.bora4j.models.minilm.TokenBatch;
@@ -95,9 +96,7 @@ public final class FineTuning {
         SentenceClassifier model = AcceptabilityTask.newClassifier();
         MiniLmModel encoder = model.encoder();
         cfg.encoderMode().applyTo(encoder);
-        if (!cfg.encoderMode().flags().isEmpty()) {
-            out.println("encoder mode: " + String.join(" ", cfg.encoderMode().flags()));
-        }
+        printEncoderMode(cfg.encoderMode(), out);
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
         if (cfg.initFrom != null) {
             LoraStart.copy(cfg.initFrom, adapters, model);
@@ -424,6 +423,13 @@ public final class FineTuning {
             l[i] = items.get(i).label();
         }
         return l;
+    }
+
+    /** Says how the encoder runs when that is not the default (what eval needs to be told to match). */
+    static void printEncoderMode(EncoderMode mode, PrintStream out) {
+        if (!mode.equals(EncoderMode.DEFAULT)) {
+            out.println("encoder mode: " + mode.flagText());
+        }
     }
 
     /** The order of an epoch's training examples: shuffled by seed and epoch, then grouped by length if asked. */

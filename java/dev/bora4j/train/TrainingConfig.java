@@ -48,7 +48,7 @@ public final class TrainingConfig {
     /** Run the encoder on the padded batch instead of the real tokens only; see {@link dev.bora4j.models.minilm.TokenPacking}. */
     public boolean paddedBatches = false;
     /** How the encoder computes attention; eager reproduces every run made before this setting existed. */
-    public AttentionImplementation attention = AttentionImplementation.EAGER;
+    public AttentionImplementation attention = EncoderMode.DEFAULT.attention();
     /** Use at most this many training examples (0: all); the default keeps the main job within minutes on 2 cores. */
     public int maxTrainExamples = 6400;
     /** Use at most this many dev / test examples (0: all). */
@@ -128,7 +128,6 @@ public final class TrainingConfig {
      * ({@code --output}, {@code --no-resume}, {@code --no-progress-bar}, {@code --threads},
      * {@code --device}, the evaluation batch size), none of which changes what is trained.
      */
-
     public java.util.Map<String, String> runDefiningFlags() {
         java.util.Map<String, String> f = new java.util.LinkedHashMap<>();
         f.put("--method", method);

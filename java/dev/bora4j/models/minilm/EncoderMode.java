@@ -24,6 +24,11 @@ public record EncoderMode(boolean packTokens, AttentionImplementation attention)
         model.setAttentionImplementation(attention);
     }
 
+    /** The flags that select this mode as one string, e.g. "--padded-batches --attention sdpa"; "" for {@link #DEFAULT}. */
+    public String flagText() {
+        return String.join(" ", flags());
+    }
+
     /** The {@code finetune} / {@code eval} flags that select this mode, empty for {@link #DEFAULT}. */
     public List<String> flags() {
         List<String> flags = new ArrayList<>();
