@@ -51,7 +51,7 @@ public final class AdapterEvaluation {
         FineTuning.printEncoderMode(mode, out);
         noteTheRunsMode(adapterDir, mode, out);
         List<LabeledSentence> items = task.split(split, maxExamples, dataSeed);
-        return FineTuning.evaluate(model, task.tokenizer(), items, batchSize);
+        return ClassifierEvaluation.evaluate(model, task.tokenizer(), items, batchSize);
     }
 
     /**

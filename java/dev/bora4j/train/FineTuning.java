@@ -1,16 +1,9 @@
 package dev.bora4j.train;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import dev.bora4j.adapters.AdapterSaveOptions;
-import dev.bora4j.adapters.BoraAdapterFiles;
-import dev.bora4j.adapters.LoraExport;
 import dev.bora4j.data.LabeledSentence;
 import dev.bora4j.data.Split;
-import dev.bora4j.io.AtomicFiles;
 import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.models.minilm.EncoderMode;
-import dev.bora4j.models.minilm.MiniLmModel;
 import dev.bora4j.models.minilm.MiniLmTokenizer;
 import dev.bora4j.models.minilm.TokenBatch;
 import dev.bora4j.nn.BoraAdapters;
@@ -19,28 +12,16 @@ import dev.bora4j.nn.BoraInjector;
 import dev.bora4j.ops.BoraOps;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.AdamWOptions;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.OptimizerParamGroup;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 
 /**
  * The main job: fine-tunes MiniLM with adapters on the grammatical-acceptability task from a
@@ -74,7 +55,7 @@ public final class FineTuning {
         torch.set_num_threads(cfg.threads > 0 ? cfg.threads : 1);
         BoraOps.setNumThreads(Runtime.getRuntime().availableProcessors());
         Files.createDirectories(cfg.output);
-        RunFiles files = new RunFiles(cfg.output);
+        RunFolder files = new RunFolder(cfg.output);
 
         out.println("loading all-MiniLM-L6-v2 and the acceptability data ...");
         AcceptabilityTask task = AcceptabilityTask.load(cfg.maxLength, cfg.dataSeed, out);
@@ -83,19 +64,18 @@ public final class FineTuning {
         List<LabeledSentence> dev = task.split(Split.DEV, cfg.maxEvalExamples, cfg.dataSeed);
         List<LabeledSentence> test = task.split(Split.TEST, cfg.maxEvalExamples, cfg.dataSeed);
         out.printf("using %d train, %d dev, %d test sentences%n", train.size(), dev.size(), test.size());
-        int[] trainLengths = cfg.groupByLength ? tokenLengths(tokenizer, train) : null;
+        int[] trainLengths = cfg.groupByLength ? SentenceBatches.tokenLengths(tokenizer, train) : null;
         if (cfg.groupByLength) {
             out.printf("batches grouped by length: %,d padded tokens per epoch instead of %,d%n",
                     LengthGroupedOrder.paddedTokens(epochOrder(train.size(), 0, trainLengths), trainLengths,
                             cfg.batchSize),
-                    LengthGroupedOrder.paddedTokens(shuffledOrder(train.size(), cfg.seed, 0), trainLengths,
+                    LengthGroupedOrder.paddedTokens(EpochOrder.shuffled(train.size(), cfg.seed, 0), trainLengths,
                             cfg.batchSize));
         }
 
         torch.manual_seed(cfg.seed);
         SentenceClassifier model = AcceptabilityTask.newClassifier();
-        MiniLmModel encoder = model.encoder();
-        cfg.encoderMode().applyTo(encoder);
+        cfg.encoderMode().applyTo(model.encoder());
         printEncoderMode(cfg.encoderMode(), out);
         BoraAdapters adapters = BoraInjector.inject(model, adapterConfig());
         if (cfg.initFrom != null) {
@@ -103,23 +83,9 @@ public final class FineTuning {
             out.printf("started from the trained LoRA in %s (A, B and head; Sigma = 1)%n", cfg.initFrom);
         }
         Map<String, Tensor> trainable = trainableTensors(adapters, headParameters(model));
-        long trainableCount = trainable.values().stream().mapToLong(Tensor::numel).sum();
-        long headCount = trainable.entrySet().stream().filter(e -> e.getKey().startsWith("classifier."))
-                .mapToLong(e -> e.getValue().numel()).sum();
-        boolean blockMethod = cfg.method.equals("bora") || cfg.method.equals("melora");
-        String blockSettings = blockMethod ? String.format("  b=%d", cfg.blocks) : "";
-        if (cfg.method.equals("bora")) {
-            blockSettings += "  sigma=" + cfg.sigma;
-        }
-        out.printf("method %s  r=%d%s  alpha=%.1f: %d adapted modules, %,d trainable parameters"
-                        + " (%,d in adapters, %,d in the head); the base model has %,d%n",
-                cfg.method, cfg.rank, blockSettings, cfg.alpha, adapters.all().size(), trainableCount,
-                trainableCount - headCount, headCount, encoder.parameterCount() - adapters.trainableCount());
-        if (cfg.trainOnly.equals("sigma")) {
-            out.println("training only Sigma: A, B and the head stay as loaded");
-        }
+        long trainableCount = printTrainable(model, adapters, trainable);
 
-        ParameterGroups groups = new ParameterGroups(trainable);
+        OptimizerGroups groups = new OptimizerGroups(trainable, cfg);
         AdamW optimizer = groups.optimizer();
         int stepsPerEpoch = (train.size() + cfg.batchSize - 1) / cfg.batchSize;
         long totalSteps = (long) stepsPerEpoch * cfg.epochs;
@@ -128,37 +94,23 @@ public final class FineTuning {
         }
         LearningRateSchedule schedule = new LearningRateSchedule(cfg.decay,
                 Math.round(cfg.warmupFraction * totalSteps), totalSteps, 0.0);
-        EarlyStopping early = new EarlyStopping(cfg.patience);
         NonFiniteGuard guard = new NonFiniteGuard(20, out);
         Checkpoints checkpoints = new Checkpoints(files.checkpoints, 2);
 
-        long step = 0;
-        int startEpoch = 0;
-        int startBatch = 0;
-        long skippedBefore = 0;
-        if (!cfg.resume && Files.exists(files.checkpoints)) {
-            throw new IllegalArgumentException("output folder " + cfg.output + " already holds a run; pass --resume"
-                    + " to continue it or choose another --output");
-        }
-        Map<String, String> runFlags = cfg.runDefiningFlags();
-        if (cfg.resume && checkpoints.exists()) {
-            RunFlags.requireSame(files.runFlags, runFlags, cfg.output);
-        }
-        Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
-        RunFlags.write(files.runFlags, runFlags);
+        Optional<Checkpoints.Loaded> resumed = resumeOrStart(files, checkpoints, trainable, optimizer);
+        long step = resumed.map(Checkpoints.Loaded::step).orElse(0L);
+        LoopState start = resumed.isEmpty() ? LoopState.START
+                : LoopState.fromJson(resumed.get().state(), cfg.epochs, stepsPerEpoch, files.checkpoints);
         if (resumed.isPresent()) {
-            JsonObject s = resumed.get().state();
-            step = resumed.get().step();
-            startEpoch = s.get("epoch").getAsInt();
-            startBatch = s.get("batch").getAsInt();
-            skippedBefore = s.get("skipped").getAsLong();
-            early.restore(s.get("best_dev_mcc").getAsDouble(), s.get("evals_without_improvement").getAsInt());
             files.truncateMetricsAfter(step);
-            out.printf("resuming from the checkpoint at step %d (epoch %d, batch %d)%n", step, startEpoch + 1, startBatch);
+            out.printf("resuming from the checkpoint at step %d (epoch %d, batch %d)%n", step, start.epoch() + 1,
+                    start.batch());
         } else {
             // a run killed before its first checkpoint starts again from step 0: drop its lines
             Files.deleteIfExists(files.metrics);
         }
+        EarlyStopping early = new EarlyStopping(cfg.patience);
+        early.restore(start.bestDevMcc(), start.evalsWithoutImprovement());
 
         long trainStart = System.nanoTime();
         long stepsThisRun = 0;
@@ -167,15 +119,16 @@ public final class FineTuning {
             if (resumed.isEmpty() && cfg.rankEvery > 0) {
                 writeRanks(metrics, adapters, 0);
             }
-            for (int epoch = startEpoch; epoch < cfg.epochs && !stop; epoch++) {
+            for (int epoch = start.epoch(); epoch < cfg.epochs && !stop; epoch++) {
                 List<Integer> order = epochOrder(train.size(), epoch, trainLengths);
-                int firstBatch = epoch == startEpoch ? startBatch : 0;
+                int firstBatch = epoch == start.epoch() ? start.batch() : 0;
                 ProgressBar bar = new ProgressBar(out, String.format("epoch %d/%d", epoch + 1, cfg.epochs),
                         stepsPerEpoch, cfg.progressBar && ProgressBar.stdoutIsTerminal());
                 double runningLoss = Double.NaN;
                 long examples = 0;
                 for (int batch = firstBatch; batch < stepsPerEpoch && !stop; batch++) {
-                    List<LabeledSentence> items = slice(train, order, batch * cfg.batchSize, cfg.batchSize);
+                    List<LabeledSentence> items = SentenceBatches.slice(train, order, batch * cfg.batchSize,
+                            cfg.batchSize);
                     double lr = cfg.learningRate * schedule.factor(step);
                     StepOutcome o = trainStep(model, tokenizer, optimizer, groups, items, step, schedule, guard);
                     step++;
@@ -190,7 +143,8 @@ public final class FineTuning {
                     boolean epochEnd = batch + 1 == stepsPerEpoch;
                     boolean lastStep = step >= totalSteps;
                     if (epochEnd || lastStep || (cfg.evalEvery > 0 && step % cfg.evalEvery == 0)) {
-                        ClassificationMetrics m = evaluate(model, tokenizer, dev, cfg.evalBatchSize);
+                        ClassificationMetrics m = ClassifierEvaluation.evaluate(model, tokenizer, dev,
+                                cfg.evalBatchSize);
                         boolean best = early.record(m.mcc());
                         metrics.write("step", step, "epoch", epoch + 1, "split", "dev", "accuracy", m.accuracy(),
                                 "mcc", m.mcc(), "best", best);
@@ -208,13 +162,9 @@ public final class FineTuning {
                     }
                     stop |= lastStep;
                     if (stop || epochEnd || step % cfg.checkpointEvery == 0) {
-                        JsonObject state = new JsonObject();
-                        state.addProperty("epoch", epochEnd ? epoch + 1 : epoch);
-                        state.addProperty("batch", epochEnd ? 0 : batch + 1);
-                        state.addProperty("skipped", skippedBefore + guard.skipped());
-                        state.addProperty("best_dev_mcc", early.best());
-                        state.addProperty("evals_without_improvement", early.evaluationsWithoutImprovement());
-                        checkpoints.save(step, trainable, optimizer, state);
+                        LoopState next = new LoopState(epochEnd ? epoch + 1 : epoch, epochEnd ? 0 : batch + 1,
+                                start.skipped() + guard.skipped(), early.best(), early.evaluationsWithoutImprovement());
+                        checkpoints.save(step, trainable, optimizer, next.toJson());
                         out.printf("%ncheckpoint saved at step %d%n", step);
                     }
                 }
@@ -225,14 +175,58 @@ public final class FineTuning {
         if (Files.isRegularFile(files.bestTensors)) {
             Checkpoints.loadTensors(files.bestTensors, trainable);
         }
-        ClassificationMetrics devMetrics = evaluate(model, tokenizer, dev, cfg.evalBatchSize);
-        ClassificationMetrics testMetrics = evaluate(model, tokenizer, test, cfg.evalBatchSize);
+        ClassificationMetrics devMetrics = ClassifierEvaluation.evaluate(model, tokenizer, dev, cfg.evalBatchSize);
+        ClassificationMetrics testMetrics = ClassifierEvaluation.evaluate(model, tokenizer, test, cfg.evalBatchSize);
         out.printf("best dev: %s%ntest:     %s%n", devMetrics, testMetrics);
-        FineTuningResult result = new FineTuningResult(step, skippedBefore + guard.skipped(), trainableCount,
+        FineTuningResult result = new FineTuningResult(step, start.skipped() + guard.skipped(), trainableCount,
                 devMetrics.accuracy(), devMetrics.mcc(), testMetrics.accuracy(), testMetrics.mcc(), secondsPerStep);
         files.writeFinal(result, adapters, headParameters(model), cfg);
         out.printf("wrote %s, %s, %s and %s%n", files.adapter, files.metrics, files.plot, files.summary);
         return result;
+    }
+
+    /**
+     * Loads the folder's latest checkpoint into the tensors and optimizer when resuming, after
+     * checking that the run flags match the folder's; records the run flags either way.
+     */
+    private Optional<Checkpoints.Loaded> resumeOrStart(RunFolder files, Checkpoints checkpoints,
+                                                       Map<String, Tensor> trainable, AdamW optimizer)
+            throws IOException {
+        if (!cfg.resume && Files.exists(files.checkpoints)) {
+            throw new IllegalArgumentException("output folder " + cfg.output + " already holds a run; pass --resume"
+                    + " to continue it or choose another --output");
+        }
+        Map<String, String> runFlags = cfg.runDefiningFlags();
+        if (cfg.resume && checkpoints.exists()) {
+            RunFlags.requireSame(files.runFlags, runFlags, cfg.output);
+        }
+        Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
+        RunFlags.write(files.runFlags, runFlags);
+        return resumed;
+    }
+
+    /** Prints the method, its settings and the parameter counts; returns the trainable count. */
+    private long printTrainable(SentenceClassifier model, BoraAdapters adapters, Map<String, Tensor> trainable) {
+        long trainableCount = trainable.values().stream().mapToLong(Tensor::numel).sum();
+        long headCount = trainable.entrySet().stream().filter(e -> e.getKey().startsWith("classifier."))
+                .mapToLong(e -> e.getValue().numel()).sum();
+        boolean blockMethod = cfg.method.equals("bora") || cfg.method.equals("melora");
+        String blockSettings = blockMethod ? String.format("  b=%d", cfg.blocks) : "";
+        if (cfg.method.equals("bora")) {
+            blockSettings += "  sigma=" + cfg.sigma;
+        }
+        out.printf("method %s  r=%d%s  alpha=%.1f: %d adapted modules, %,d trainable parameters"
+                        + " (%,d in adapters, %,d in the head); the base model has %,d%n",
+                cfg.method, cfg.rank, blockSettings, cfg.alpha, adapters.all().size(), trainableCount,
+                trainableCount - headCount, headCount, model.encoder().parameterCount() - adapters.trainableCount());
+        if (cfg.trainOnly.equals("sigma")) {
+            out.println("training only Sigma: A, B and the head stay as loaded");
+        }
+        return trainableCount;
+    }
+
+    private List<Integer> epochOrder(int n, int epoch, int[] trainLengths) {
+        return EpochOrder.of(n, cfg.seed, epoch, trainLengths, cfg.batchSize);
     }
 
     /**
@@ -297,67 +291,17 @@ public final class FineTuning {
         return head;
     }
 
-    /** The AdamW parameter groups: adapter matrices, Sigma (no weight decay) and the head. */
-    private final class ParameterGroups {
-        private final List<TensorVector> vectors = new ArrayList<>();
-        private final List<Double> baseLr = new ArrayList<>();
-        private final List<Double> decay = new ArrayList<>();
-        private final TensorVector all;
-
-        ParameterGroups(Map<String, Tensor> trainable) {
-            List<Tensor> matrices = new ArrayList<>();
-            List<Tensor> sigma = new ArrayList<>();
-            List<Tensor> head = new ArrayList<>();
-            for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
-                String name = e.getKey();
-                (name.startsWith("classifier.") ? head : name.endsWith("bora_sigma") ? sigma : matrices).add(e.getValue());
-            }
-            add(matrices, cfg.learningRate, cfg.weightDecay);
-            add(sigma, cfg.sigmaLearningRate != null ? cfg.sigmaLearningRate : cfg.learningRate, 0.0);
-            add(head, cfg.headLearningRate, cfg.weightDecay);
-            all = new TensorVector(trainable.values().toArray(new Tensor[0]));
-        }
-
-        private void add(List<Tensor> params, double lr, double weightDecay) {
-            if (!params.isEmpty()) {
-                vectors.add(new TensorVector(params.toArray(new Tensor[0])));
-                baseLr.add(lr);
-                decay.add(weightDecay);
-            }
-        }
-
-        AdamW optimizer() {
-            AdamW adamW = new AdamW(vectors.get(0), options(0));
-            for (int g = 1; g < vectors.size(); g++) {
-                adamW.add_param_group(new OptimizerParamGroup(vectors.get(g), options(g)));
-            }
-            return adamW;
-        }
-
-        private AdamWOptions options(int g) {
-            AdamWOptions o = new AdamWOptions(baseLr.get(g));
-            o.weight_decay().put(decay.get(g));
-            return o;
-        }
-
-        void setLearningRates(AdamW optimizer, double factor) {
-            for (int g = 0; g < vectors.size(); g++) {
-                optimizer.param_groups().get(g).options().set_lr(baseLr.get(g) * factor);
-            }
-        }
-    }
-
     private record StepOutcome(double loss, double gradNorm, boolean applied) {
     }
 
     private StepOutcome trainStep(SentenceClassifier model, MiniLmTokenizer tokenizer, AdamW optimizer,
-                                  ParameterGroups groups, List<LabeledSentence> items, long step,
+                                  OptimizerGroups groups, List<LabeledSentence> items, long step,
                                   LearningRateSchedule schedule, NonFiniteGuard guard) {
         try (PointerScope scope = new PointerScope()) {
             model.train(true);
             torch.manual_seed(cfg.seed * 1_000_003L + step);
-            TokenBatch batch = tokenizer.encode(texts(items));
-            Tensor labels = Tensor.create(labels(items));
+            TokenBatch batch = tokenizer.encode(SentenceBatches.texts(items));
+            Tensor labels = Tensor.create(SentenceBatches.labels(items));
             optimizer.zero_grad();
             Tensor loss = torch.cross_entropy(model.forward(batch), labels);
             if (poisonLossAt.test(step + 1)) {
@@ -376,194 +320,10 @@ public final class FineTuning {
         }
     }
 
-    /** Accuracy and MCC over {@code items}, batched by length so that little padding is computed. */
-    static ClassificationMetrics evaluate(SentenceClassifier model, MiniLmTokenizer tokenizer,
-                                          List<LabeledSentence> items, int batchSize) {
-        ClassificationMetrics metrics = new ClassificationMetrics();
-        List<LabeledSentence> byLength = new ArrayList<>(items);
-        byLength.sort(Comparator.comparingInt((LabeledSentence s) -> s.text().length()).thenComparing(LabeledSentence::text));
-        boolean wasTraining = model.is_training();
-        model.eval();
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            for (int start = 0; start < byLength.size(); start += batchSize) {
-                try (PointerScope scope = new PointerScope()) {
-                    List<LabeledSentence> chunk = byLength.subList(start, Math.min(byLength.size(), start + batchSize));
-                    Tensor predicted = model.forward(tokenizer.encode(texts(chunk))).argmax(
-                            new org.bytedeco.pytorch.LongOptional(1), false).contiguous();
-                    long[] p = new long[chunk.size()];
-                    predicted.data_ptr_long().get(p);
-                    for (int i = 0; i < p.length; i++) {
-                        metrics.add(chunk.get(i).label(), (int) p[i]);
-                    }
-                }
-            }
-        } finally {
-            model.train(wasTraining);
-        }
-        return metrics;
-    }
-
-    private static int[] tokenLengths(MiniLmTokenizer tokenizer, List<LabeledSentence> items) {
-        int[] lengths = new int[items.size()];
-        for (int i = 0; i < lengths.length; i++) {
-            lengths[i] = tokenizer.tokenIds(items.get(i).text()).length;
-        }
-        return lengths;
-    }
-
-    private static List<String> texts(List<LabeledSentence> items) {
-        List<String> t = new ArrayList<>(items.size());
-        items.forEach(s -> t.add(s.text()));
-        return t;
-    }
-
-    private static long[] labels(List<LabeledSentence> items) {
-        long[] l = new long[items.size()];
-        for (int i = 0; i < l.length; i++) {
-            l[i] = items.get(i).label();
-        }
-        return l;
-    }
-
     /** Says how the encoder runs when that is not the default (what eval needs to be told to match). */
     static void printEncoderMode(EncoderMode mode, PrintStream out) {
         if (!mode.equals(EncoderMode.DEFAULT)) {
             out.println("encoder mode: " + mode.flagText());
-        }
-    }
-
-    /** The order of an epoch's training examples: shuffled by seed and epoch, then grouped by length if asked. */
-    private List<Integer> epochOrder(int n, int epoch, int[] trainLengths) {
-        List<Integer> order = shuffledOrder(n, cfg.seed, epoch);
-        return cfg.groupByLength
-                ? LengthGroupedOrder.of(order, trainLengths, cfg.batchSize, LengthGroupedOrder.DEFAULT_MEGA_BATCHES)
-                : order;
-    }
-
-    static List<Integer> shuffledOrder(int n, long seed, int epoch) {
-        List<Integer> order = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) order.add(i);
-        Collections.shuffle(order, new Random(seed * 31L + epoch));
-        return order;
-    }
-
-    private static List<LabeledSentence> slice(List<LabeledSentence> all, List<Integer> order, int from, int count) {
-        List<LabeledSentence> out = new ArrayList<>(count);
-        for (int i = from; i < Math.min(all.size(), from + count); i++) {
-            out.add(all.get(order.get(i)));
-        }
-        return out;
-    }
-
-    /** Peak resident set size of this process in MiB (VmHWM of /proc/self/status), or -1 without /proc. */
-    static double peakRssMiB() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
-    }
-
-    /** The files of one run folder. */
-    private static final class RunFiles {
-        final Path checkpoints;
-        final Path metrics;
-        final Path bestTensors;
-        final Path adapter;
-        final Path loraExport;
-        final Path plot;
-        final Path summary;
-        final Path runFlags;
-
-        RunFiles(Path out) {
-            runFlags = out.resolve(RunFlags.FILE);
-            checkpoints = out.resolve("checkpoints");
-            metrics = out.resolve("metrics.jsonl");
-            bestTensors = out.resolve("best.safetensors");
-            adapter = out.resolve("adapter");
-            loraExport = out.resolve("adapter-as-lora");
-            plot = out.resolve("training.png");
-            summary = out.resolve("summary.json");
-        }
-
-        /** Drops metric lines a killed run wrote after its last checkpoint (they will be written again). */
-        void truncateMetricsAfter(long step) throws IOException {
-            if (!Files.isRegularFile(metrics)) {
-                return;
-            }
-            StringBuilder kept = new StringBuilder();
-            for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-                if (line.isBlank()) continue;
-                try {
-                    if (JsonParser.parseString(line).getAsJsonObject().get("step").getAsLong() <= step) {
-                        kept.append(line).append('\n');
-                    }
-                } catch (RuntimeException e) {
-                    // a line cut by the kill: drop it
-                }
-            }
-            AtomicFiles.writeString(metrics, kept.toString());
-        }
-
-        void writeFinal(FineTuningResult result, BoraAdapters adapters, Map<String, Tensor> head, TrainingConfig cfg)
-                throws IOException {
-            AdapterSaveOptions options = AcceptabilityTask.saveOptions(head);
-            if (cfg.method.equals("hira") || cfg.method.equals("krona")) {
-                // no PEFT-compatible folder layout for these: the trained tensors (adapter and head) by name
-                Map<String, Tensor> all = new LinkedHashMap<>(adapters.trainableParameters());
-                all.putAll(head);
-                Files.createDirectories(adapter);
-                SafetensorsTorch.write(adapter.resolve("trainable.safetensors"), all, Map.of("method", cfg.method));
-            } else {
-                BoraAdapterFiles.save(adapter, adapters, options);
-                if (!cfg.method.equals("lora")) {
-                    LoraExport.export(loraExport, adapters, options);
-                }
-            }
-            TrainingPlot chart = new TrainingPlot("accuracy", "mcc");
-            for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-                long s = o.get("step").getAsLong();
-                if (o.has("split")) {
-                    chart.addDevMetric(0, s, o.get("accuracy").getAsDouble());
-                    chart.addDevMetric(1, s, o.get("mcc").getAsDouble());
-                } else if (o.has("applied") && o.get("applied").getAsBoolean()) {
-                    chart.addLoss(s, o.get("loss").getAsDouble());
-                }
-            }
-            ByteArrayOutputStream png = new ByteArrayOutputStream();
-            chart.writePng(png, "MiniLM + " + cfg.method + " on acceptability", 900, 600);
-            AtomicFiles.writeBytes(plot, png.toByteArray());
-            JsonObject s = new JsonObject();
-            s.addProperty("method", cfg.method);
-            s.addProperty("rank", cfg.rank);
-            s.addProperty("blocks", cfg.blocks);
-            s.addProperty("sigma", cfg.sigma);
-            s.addProperty("seed", cfg.seed);
-            s.addProperty("steps", result.steps());
-            s.addProperty("skipped_steps", result.skippedSteps());
-            s.addProperty("trainable_parameters", result.trainableParameters());
-            s.addProperty("dev_accuracy", result.devAccuracy());
-            s.addProperty("dev_mcc", result.devMcc());
-            s.addProperty("test_accuracy", result.testAccuracy());
-            s.addProperty("test_mcc", result.testMcc());
-            s.addProperty("seconds_per_step", result.secondsPerStep());
-            s.addProperty("peak_rss_mib", peakRssMiB());
-            s.addProperty("max_train_examples", cfg.maxTrainExamples);
-            s.addProperty("epochs", cfg.epochs);
-            s.addProperty("train_only", cfg.trainOnly);
-            s.addProperty("group_by_length", cfg.groupByLength);
-            s.addProperty("padded_batches", cfg.paddedBatches);
-            s.addProperty("attention", cfg.attention.cliName());
-            if (cfg.initFrom != null) {
-                s.addProperty("init_from", cfg.initFrom.toString());
-            }
-            AtomicFiles.writeString(summary, s.toString());
         }
     }
 }

@@ -38,20 +38,6 @@ public final class ResultsSection {
                 + System.getProperty("java.version");
     }
 
-    /** Peak resident set size of this process in MiB (VmHWM), or -1 where /proc is missing. */
-    public static double peakRssMiB() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException e) {
-            return -1;
-        }
-        return -1;
-    }
-
     /** Replaces (or appends) the section {@code name} of docs/RESULTS.md with {@code body}. */
     public static void write(String name, String title, String command, String body) throws IOException {
         String begin = "<!-- BEGIN " + name + " -->";

@@ -1,6 +1,7 @@
 package dev.bora4j.bench;
 
 import dev.bora4j.internal.JavaCppSettings;
+import dev.bora4j.internal.ProcessMemory;
 import dev.bora4j.data.LanguageToolExamples;
 import dev.bora4j.data.RuleExample;
 import dev.bora4j.models.minilm.MiniLmModel;
@@ -157,9 +158,9 @@ public final class TrainingStepEfficiency {
             for (int round = 0; round < WARMUP + reps; round++) {
                 for (int v = 0; v < variants.size(); v++) {
                     resetPeakRss();
-                    double before = rssMiB("VmRSS:");
+                    double before = ProcessMemory.statusMiB("VmRSS:");
                     double elapsed = timedStep(models.get(v), optimizers.get(v), batch, target);
-                    double peak = rssMiB("VmHWM:") - before;
+                    double peak = ProcessMemory.statusMiB("VmHWM:") - before;
                     if (round >= WARMUP) {
                         ms[v][round - WARMUP] = elapsed;
                         peakMiB[v] = Math.max(peakMiB[v], peak);
@@ -271,12 +272,5 @@ public final class TrainingStepEfficiency {
     /** Resets VmHWM to the current RSS (Linux: writing 5 to clear_refs). */
     static void resetPeakRss() throws IOException {
         Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-    }
-
-    static double rssMiB(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
-            if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-        }
-        return -1;
     }
 }

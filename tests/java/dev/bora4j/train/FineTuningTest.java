@@ -10,6 +10,7 @@ import javax.imageio.ImageIO;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -243,6 +244,26 @@ class FineTuningTest {
         assertTrue(e.getMessage().contains("--lr 0.005 (now 1.0E-4)"), e.getMessage());
         assertArrayEquals(adapter, Files.readAllBytes(dir.resolve("adapter").resolve("adapter_model.safetensors")));
         assertEquals(flags, Files.readString(dir.resolve("run_flags.json")));
+    }
+
+    @Test
+    void aCorruptCheckpointStateIsRefusedAndLosesNothing(@TempDir Path dir) throws Exception {
+        TrainingConfig first = tinyConfig(dir);
+        first.maxSteps = 2;
+        new FineTuning(first, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+        Path state = dir.resolve("checkpoints").resolve("step-2").resolve("state.json");
+        JsonObject s = JsonParser.parseString(Files.readString(state)).getAsJsonObject();
+        assertEquals(2, s.get("batch").getAsInt(), "two steps done, the next batch is the third: " + s);
+        s.addProperty("batch", 99);
+        Files.writeString(state, s.toString());
+        byte[] adapter = Files.readAllBytes(dir.resolve("adapter").resolve("adapter_model.safetensors"));
+
+        TrainingConfig again = tinyConfig(dir);
+        again.maxSteps = 2;
+        IOException e = assertThrows(IOException.class,
+                () -> new FineTuning(again, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run());
+        assertTrue(e.getMessage().contains("'batch' is 99.0, expected an integer in [0, 5]"), e.getMessage());
+        assertArrayEquals(adapter, Files.readAllBytes(dir.resolve("adapter").resolve("adapter_model.safetensors")));
     }
 
     @Test

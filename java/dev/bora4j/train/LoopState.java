@@ -1,0 +1,72 @@
+package dev.bora4j.train;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Where the training loop stands, as saved with each checkpoint: the next (epoch, batch) to
+ * train, the steps skipped so far by the non-finite guard and the early-stopping state.
+ *
+ * @param bestDevMcc best dev MCC so far; negative infinity before the first evaluation
+ */
+record LoopState(int epoch, int batch, long skipped, double bestDevMcc, int evalsWithoutImprovement) {
+
+    static final LoopState START = new LoopState(0, 0, 0, Double.NEGATIVE_INFINITY, 0);
+
+    JsonObject toJson() {
+        JsonObject s = new JsonObject();
+        s.addProperty("epoch", epoch);
+        s.addProperty("batch", batch);
+        s.addProperty("skipped", skipped);
+        s.addProperty("best_dev_mcc", bestDevMcc);
+        s.addProperty("evals_without_improvement", evalsWithoutImprovement);
+        return s;
+    }
+
+    /**
+     * Reads a checkpoint's loop state and checks it against the run ({@code epochs},
+     * {@code batchesPerEpoch}), so that a corrupt or foreign state is refused with its reason
+     * instead of training from a wrong place.
+     */
+    static LoopState fromJson(JsonObject s, int epochs, int batchesPerEpoch, Path checkpoints) throws IOException {
+        LoopState state = new LoopState(
+                (int) integer(s, "epoch", 0, epochs, checkpoints),
+                (int) integer(s, "batch", 0, batchesPerEpoch - 1, checkpoints),
+                integer(s, "skipped", 0, Long.MAX_VALUE, checkpoints),
+                number(s, "best_dev_mcc", checkpoints),
+                (int) integer(s, "evals_without_improvement", 0, Integer.MAX_VALUE, checkpoints));
+        if (state.bestDevMcc > 1 || Double.isNaN(state.bestDevMcc)) {
+            throw corrupt(checkpoints, "'best_dev_mcc' is " + state.bestDevMcc + ", an MCC is at most 1");
+        }
+        return state;
+    }
+
+    private static long integer(JsonObject s, String name, long min, long max, Path checkpoints) throws IOException {
+        double value = number(s, name, checkpoints);
+        if (value != Math.rint(value) || value < min || value > max) {
+            throw corrupt(checkpoints, "'" + name + "' is " + value + ", expected an integer in [" + min + ", " + max + "]");
+        }
+        return (long) value;
+    }
+
+    private static double number(JsonObject s, String name, Path checkpoints) throws IOException {
+        JsonElement e = s.get(name);
+        if (e == null || !e.isJsonPrimitive() || e.getAsJsonPrimitive().isBoolean()) {
+            throw corrupt(checkpoints, "'" + name + "' is " + (e == null ? "missing" : e + ", not a number"));
+        }
+        try {
+            // the JSON is written leniently: -Infinity (before the first evaluation) reads back as a string
+            return e.getAsDouble();
+        } catch (NumberFormatException notANumber) {
+            throw corrupt(checkpoints, "'" + name + "' is " + e + ", not a number");
+        }
+    }
+
+    private static IOException corrupt(Path checkpoints, String what) {
+        return new IOException("the latest checkpoint in " + checkpoints + " has a corrupt loop state: " + what
+                + "; delete " + checkpoints + " to start the run over");
+    }
+}
