@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench_cuda.py LIBBORA_SO - times BoRA on the GPU against its peers and prints a table.
+"""bench_cuda.py LIBBORA_SO [--cpu] - times BoRA on the GPU against its peers and prints a table.
 
 Variants, all on the same shapes and torch's current stream:
   ours BoRA       libbora forward (U saved) / forward + backward (dA, dB, dS, dx)
@@ -12,6 +12,8 @@ Times: CUDA events around 20 back-to-back calls after warm-up, median of 5 such 
 per call. Forward-only torch variants run under no_grad. Bandwidth: bytes of x read plus
 y read and written by our forward, against a device-to-device copy measured here.
 The table goes to stdout (last) and to $OUT/gpu_table.md when OUT is set.
+--cpu: a dry run of this script on the library's CPU path at tiny shapes (target_device.py);
+its numbers measure nothing.
 """
 import datetime
 import os
@@ -22,9 +24,11 @@ import torch
 import torch.nn.functional as F
 
 import bora_ctypes as bc
-from bora_ctypes import DEVICE_CUDA
+import target_device
 
 TARGETS = {"lora": 1.10, "eager": 0.5, "torch_lora": 1.0, "bandwidth": 0.70}
+TARGET = target_device.CudaTarget()  # main() sets it from the command line
+failures = []  # what failed: the table is still printed, the exit status is 1
 
 
 def time_ms(fn, inner=20, outer=5, warmup=3):
@@ -33,23 +37,22 @@ def time_ms(fn, inner=20, outer=5, warmup=3):
         return _time_ms(fn, inner, outer, warmup)
     except Exception as e:  # noqa: BLE001 - one failing variant must not lose the table
         print(f"  variant failed: {type(e).__name__}: {e}", flush=True)
-        torch.cuda.synchronize()
+        failures.append(f"{type(e).__name__}: {e}")
+        TARGET.synchronize()
         return float("nan")
 
 
 def _time_ms(fn, inner, outer, warmup):
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
+    TARGET.synchronize()
     runs = []
     for _ in range(outer):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
+        timer = TARGET.timer()
+        timer.start()
         for _ in range(inner):
             fn()
-        end.record()
-        end.synchronize()
-        runs.append(start.elapsed_time(end) / inner)
+        runs.append(timer.stop() / inner)
     return statistics.median(runs)
 
 
@@ -73,25 +76,25 @@ class Ours:
         self.r, self.m = A.shape[0], B.shape[0]
         self.dt = bc.TORCH_TO_BORA[x.dtype]
         dims = (self.T, self.n, self.m, self.r, b)
-        self.fws = lib.forward_ws(DEVICE_CUDA, self.dt, *dims)
-        self.bws = lib.backward_ws(DEVICE_CUDA, self.dt, *dims, 0)
-        self.ws = torch.empty(max(self.fws, self.bws), dtype=torch.uint8, device="cuda")
-        self.U = torch.empty(self.T * b * self.r, device="cuda")
+        self.fws = lib.forward_ws(TARGET.bora_device, self.dt, *dims)
+        self.bws = lib.backward_ws(TARGET.bora_device, self.dt, *dims, 0)
+        self.ws = torch.empty(max(self.fws, self.bws), dtype=torch.uint8, device=TARGET.torch_device)
+        self.U = torch.empty(self.T * b * self.r, device=TARGET.torch_device)
         self.dA, self.dB, self.dS = torch.empty_like(A), torch.empty_like(B), torch.empty_like(S)
         self.dx = torch.zeros_like(x)
 
     def forward(self):
-        st = self.lib.forward(DEVICE_CUDA, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.x, self.A,
+        st = self.lib.forward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.x, self.A,
                               self.B, self.S, self.y, self.U, self.ws, self.fws,
-                              torch.cuda.current_stream().cuda_stream, 0)
+                              TARGET.current_stream().cuda_stream, 0)
         if st != 0:
             raise RuntimeError(f"bora_forward: {st} {self.lib.last_error()}")
 
     def forward_backward(self):
         self.forward()
-        st = self.lib.backward(DEVICE_CUDA, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.G, self.x,
+        st = self.lib.backward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.G, self.x,
                                self.A, self.B, self.S, self.U, self.dA, self.dB, self.dS, self.dx, self.ws, self.bws,
-                               torch.cuda.current_stream().cuda_stream, 0)
+                               TARGET.current_stream().cuda_stream, 0)
         if st != 0:
             raise RuntimeError(f"bora_backward: {st} {self.lib.last_error()}")
 
@@ -111,15 +114,15 @@ def autograd_pair(fn, params, G):
 
 
 def bench_shape(lib, name, T, n, m, r, b, dtype):
-    g = torch.Generator(device="cuda").manual_seed(7)
+    g = torch.Generator(device=TARGET.torch_device).manual_seed(7)
 
     def rnd(*shape, s=1.0):
-        return (torch.randn(*shape, generator=g, device="cuda", dtype=torch.float32) * s).to(dtype)
+        return (torch.randn(*shape, generator=g, device=TARGET.torch_device, dtype=torch.float32) * s).to(dtype)
 
     scale = 2.0
     x, y0, G = rnd(T, n), rnd(T, m), rnd(T, m)
     A, B = rnd(r, n, s=n ** -0.5), rnd(m, r, s=0.1)
-    S, S1 = rnd(b, b, r).abs() + 0.5, torch.ones(1, 1, r, device="cuda", dtype=dtype)
+    S, S1 = rnd(b, b, r).abs() + 0.5, torch.ones(1, 1, r, device=TARGET.torch_device, dtype=dtype)
     B_lora = rnd(m, r, s=0.1)
     rows = {}
 
@@ -148,8 +151,8 @@ def bench_shape(lib, name, T, n, m, r, b, dtype):
             "bwd_gbs": bwd_bytes / (t_bwd * 1e-3) / 1e9 if t_bwd > 0 else float("nan")}
 
 
-def copy_bandwidth():
-    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+def copy_bandwidth(size):
+    src = torch.empty(size, dtype=torch.uint8, device=TARGET.torch_device)
     dst = torch.empty_like(src)
     t = time_ms(lambda: dst.copy_(src), inner=10)
     return 2 * src.numel() / (t * 1e-3) / 1e9
@@ -161,18 +164,23 @@ def mark(value, target, lower_is_better=True):
 
 
 def main():
-    if len(sys.argv) != 2:
+    global TARGET
+    args, TARGET = target_device.from_args(sys.argv[1:])
+    if len(args) != 1:
         print(__doc__)
         sys.exit(2)
-    lib = bc.Bora(sys.argv[1])
-    if lib.lib.bora_cuda_available() != 1:
+    lib = bc.Bora(args[0])
+    if not TARGET.is_cpu and lib.lib.bora_cuda_available() != 1:
         print("bench_cuda: the library has no usable CUDA")
         sys.exit(1)
     torch.backends.cuda.matmul.allow_tf32 = False
-    copy_gbs = copy_bandwidth()
+    copy_bytes = (1 << 24) if TARGET.is_cpu else (1 << 30)
+    copy_gbs = copy_bandwidth(copy_bytes)
     shapes = [("LLaMA", 8192, 4096, 4096, 16, 8, torch.bfloat16),
               ("MiniLM", 4096, 384, 384, 8, 4, torch.float32),
               ("MiniLM", 4096, 384, 384, 8, 4, torch.bfloat16)]
+    if TARGET.is_cpu:  # the same kinds of shape, small enough for a dry run
+        shapes = [("tiny", 64, 128, 128, 16, 8, torch.bfloat16), ("tiny", 64, 96, 96, 8, 4, torch.float32)]
     results = []
     for name, T, n, m, r, b, dtype in shapes:
         try:
@@ -180,11 +188,13 @@ def main():
             print(f"  measured {name} {str(dtype)[6:]}", flush=True)
         except Exception as e:  # noqa: BLE001 - keep the other shapes
             print(f"  {name} {str(dtype)[6:]} failed: {type(e).__name__}: {e}", flush=True)
-        torch.cuda.empty_cache()
+            failures.append(f"{name}: {type(e).__name__}: {e}")
+        if not TARGET.is_cpu:
+            torch.cuda.empty_cache()
 
-    lines = [f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__} (CUDA {torch.version.cuda}), "
+    lines = [f"{'Dry run, no measurement' if TARGET.is_cpu else 'GPU'}: {TARGET.describe()}, "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-             f"Device-to-device copy (1 GiB, read + write): {copy_gbs:.0f} GB/s", ""]
+             f"Device-to-device copy ({copy_bytes >> 20} MiB, read + write): {copy_gbs:.0f} GB/s", ""]
     lines += ["| shape | variant | forward ms | forward+backward ms |", "|---|---|---|---|"]
     for res in results:
         for label, (f, fb) in res["rows"].items():
@@ -209,6 +219,9 @@ def main():
             f.write(table + "\n")
     print()
     print(table)
+    if failures:
+        print(f"bench_cuda: {len(failures)} failed (see above)")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_cuda.py LIBBORA_SO - checks the CUDA kernels of libbora.so on torch CUDA tensors.
+"""check_cuda.py LIBBORA_SO [--cpu] - checks the CUDA kernels of libbora.so on torch CUDA tensors.
 
 The library is called through ctypes with torch's device pointers and torch's current
 stream: torch's shared CUDA runtime and the library's static one in one process, as in
@@ -11,6 +11,8 @@ the JVM with the GPU presets. References come from the library's own CPU referen
 Outputs are poisoned with NaN before each call, guard zones around every buffer must stay
 untouched, misaligned pointers take the scalar paths, deterministic mode must repeat
 bitwise, bad inputs must return error statuses. Prints PASS/FAIL counts; exit 1 on failure.
+--cpu: the same checks on the library's CPU path, a dry run of this script without a GPU
+(target_device.py).
 """
 import sys
 import time
@@ -18,7 +20,8 @@ import time
 import torch
 
 import bora_ctypes as bc
-from bora_ctypes import DEVICE_CPU, DEVICE_CUDA, DTYPE_F64, FLAG_ACCUMULATE, FLAG_DETERMINISTIC, FLAG_REFERENCE
+import target_device
+from bora_ctypes import DEVICE_CPU, DTYPE_F64, FLAG_ACCUMULATE, FLAG_DETERMINISTIC, FLAG_REFERENCE
 
 GUARD = 256  # elements of guard zone on each side of every output buffer
 SENTINEL = -77.0  # exact in float32, bfloat16 and float16
@@ -26,6 +29,7 @@ UNIT_ROUNDOFF = {torch.float32: 2.0 ** -24, torch.bfloat16: 2.0 ** -8, torch.flo
 
 passed = 0
 failed = 0
+TARGET = target_device.CudaTarget()  # main() sets it from the command line
 
 
 def check(ok, what):
@@ -51,7 +55,7 @@ class Guarded:
     """A CUDA buffer with guard zones; shift=1 moves the data off 16-byte alignment."""
 
     def __init__(self, numel, dtype, shift=0):
-        self.full = torch.full((numel + 2 * GUARD + 1,), SENTINEL, dtype=dtype, device="cuda")
+        self.full = torch.full((numel + 2 * GUARD + 1,), SENTINEL, dtype=dtype, device=TARGET.torch_device)
         self.t = self.full[GUARD + shift: GUARD + shift + numel]
         self.shift = shift
 
@@ -92,13 +96,39 @@ def cpu_reference(lib, T, n, m, r, b, scale, x, A, B, S, y0, G, dx0):
     return {"y": y, "U": U64.reshape(-1), "dA": dA, "dB": dB, "dS": dS, "dx": dx}
 
 
+def check_reference(ref, T, n, m, r, b, scale, x, A, B, S, y0, G, dx0, tag):
+    """The library's reference (reached through the same ctypes binding as the kernels under
+    test) against torch's float64 autograd: a binding that passed a wrong argument to both
+    would otherwise go unseen."""
+    xs, As, Bs, Ss = (t.detach().to("cpu", torch.float64).requires_grad_(True) for t in (x, A, B, S))
+    y = y0.to("cpu", torch.float64) + bc.eager_bora(xs, As, Bs, Ss, scale, b)
+    y.backward(G.to("cpu", torch.float64))
+    torch_ref = {"y": y, "dA": As.grad, "dB": Bs.grad, "dS": Ss.grad, "dx": dx0.to("cpu", torch.float64) + xs.grad}
+    for name, t in torch_ref.items():
+        e = rel(ref[name], t)
+        check(e < 1e-12, f"reference {name} vs torch float64 err={e:.3g} {tag}")
+
+
+def has_matmul(dtype):
+    """Whether torch multiplies matrices of this dtype on the target (older CPU builds lack float16)."""
+    try:
+        torch.ones(2, 2, dtype=dtype, device=TARGET.torch_device).matmul(
+            torch.ones(2, 2, dtype=dtype, device=TARGET.torch_device))
+        return True
+    except RuntimeError:
+        return False
+
+
 def torch_errors(T, n, m, r, b, scale, x, A, B, S, y0, G, dx0, ref):
-    """Errors torch's eager BoRA makes in the inputs' dtype against the reference."""
-    xs, As, Bs, Ss = (t.detach().clone().requires_grad_(True) for t in (x, A, B, S))
-    y = y0 + bc.eager_bora(xs, As, Bs, Ss, scale, b)
-    y.backward(G)
-    return {"y": rel(y, ref["y"]), "dA": rel(As.grad, ref["dA"]), "dB": rel(Bs.grad, ref["dB"]),
-            "dS": rel(Ss.grad, ref["dS"]), "dx": rel(dx0 + xs.grad, ref["dx"])}
+    """Errors torch's eager BoRA makes in the inputs' dtype against the reference. Where torch
+    cannot multiply in that dtype (CPU dry run), float32 maths rounded once to it."""
+    dtype = x.dtype
+    work = dtype if has_matmul(dtype) else torch.float32
+    xs, As, Bs, Ss = (t.detach().to(work).requires_grad_(True) for t in (x, A, B, S))
+    y = y0.to(work) + bc.eager_bora(xs, As, Bs, Ss, scale, b)
+    y.backward(G.to(work))
+    out = {"y": y, "dA": As.grad, "dB": Bs.grad, "dS": Ss.grad, "dx": dx0.to(work) + xs.grad}
+    return {name: rel(t.detach().to(dtype), ref[name]) for name, t in out.items()}
 
 
 def tolerance(dtype, name, terr):
@@ -115,26 +145,27 @@ def run_case(lib, T, n, m, r, b, dtype, shift, variant, stream, gen):
     scale = 0.75
 
     def rnd(*shape, lo=-1.0, hi=1.0):
-        return (torch.rand(*shape, generator=gen, dtype=torch.float32) * (hi - lo) + lo).to("cuda", dtype)
+        return (torch.rand(*shape, generator=gen, dtype=torch.float32) * (hi - lo) + lo).to(TARGET.torch_device, dtype)
 
     x, A, B, S = rnd(T, n), rnd(r, n, lo=-0.5, hi=0.5), rnd(m, r, lo=-0.5, hi=0.5), rnd(b, b, r, lo=0.5, hi=1.5)
     y0, G, dx0 = rnd(T, m), rnd(T, m), rnd(T, n)
     ref = cpu_reference(lib, T, n, m, r, b, scale, x, A, B, S, y0, G, dx0)
+    check_reference(ref, T, n, m, r, b, scale, x, A, B, S, y0, G, dx0, tag)
     terr = torch_errors(T, n, m, r, b, scale, x, A, B, S, y0, G, dx0, ref) if dtype != torch.float32 else None
 
     gx, gA, gB, gS = (guarded_copy(t, shift) for t in (x, A, B, S))
     gy = guarded_copy(y0, shift)
     gU = Guarded(T * b * r, torch.float32)
     gU.t.fill_(float("nan"))
-    fws = lib.forward_ws(DEVICE_CUDA, dt, T, n, m, r, b)
-    bws = lib.backward_ws(DEVICE_CUDA, dt, T, n, m, r, b, 0)
-    ws = torch.full((max(fws, bws) + 64,), 0xFF, dtype=torch.uint8, device="cuda")  # NaN patterns
+    fws = lib.forward_ws(TARGET.bora_device, dt, T, n, m, r, b)
+    bws = lib.backward_ws(TARGET.bora_device, dt, T, n, m, r, b, 0)
+    ws = torch.full((max(fws, bws) + 64,), 0xFF, dtype=torch.uint8, device=TARGET.torch_device)  # NaN patterns
     wsv = ws[16:]  # 16-byte aligned, not 256-byte aligned
     sp = stream.cuda_stream
     flags = FLAG_DETERMINISTIC if variant == 0 else 0
-    stream.wait_stream(torch.cuda.default_stream())  # inputs were written on the default stream
-    with torch.cuda.stream(stream):
-        st = lib.forward(DEVICE_CUDA, dt, T, n, m, r, b, scale, gx.t, gA.t, gB.t, gS.t, gy.t,
+    stream.wait_stream(TARGET.default_stream())  # inputs were written on the default stream
+    with TARGET.on(stream):
+        st = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, scale, gx.t, gA.t, gB.t, gS.t, gy.t,
                          None if variant == 2 else gU.t, wsv, fws, sp, flags)
     stream.synchronize()
     check(st == 0, f"forward status {st} {lib.last_error()} {tag}")
@@ -159,9 +190,9 @@ def run_case(lib, T, n, m, r, b, dtype, shift, variant, stream, gen):
         else:
             g.t.fill_(float("nan"))
         outs[name] = g
-    stream.wait_stream(torch.cuda.default_stream())
-    with torch.cuda.stream(stream):
-        st = lib.backward(DEVICE_CUDA, dt, T, n, m, r, b, scale, gG.t, gx.t, gA.t, gB.t, gS.t,
+    stream.wait_stream(TARGET.default_stream())
+    with TARGET.on(stream):
+        st = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, scale, gG.t, gx.t, gA.t, gB.t, gS.t,
                           gU.t if variant in (0, 3) else None,
                           outs["dA"].t if want["dA"] else None, outs["dB"].t if want["dB"] else None,
                           outs["dS"].t if want["dS"] else None, gdx.t if want["dx"] else None,
@@ -189,27 +220,27 @@ def run_case(lib, T, n, m, r, b, dtype, shift, variant, stream, gen):
 def run_determinism(lib, T, n, m, r, b, dtype, gen):
     tag = f"determinism T={T} n={n} m={m} r={r} b={b} {str(dtype)[6:]}"
     dt = bc.TORCH_TO_BORA[dtype]
-    x = torch.randn(T, n, generator=gen).to("cuda", dtype)
-    A = (torch.randn(r, n, generator=gen) * 0.1).to("cuda", dtype)
-    B = (torch.randn(m, r, generator=gen) * 0.1).to("cuda", dtype)
-    S = torch.rand(b, b, r, generator=gen).to("cuda", dtype)
-    y0 = torch.randn(T, m, generator=gen).to("cuda", dtype)
-    G = torch.randn(T, m, generator=gen).to("cuda", dtype)
-    ws = torch.empty(max(lib.forward_ws(DEVICE_CUDA, dt, T, n, m, r, b),
-                         lib.backward_ws(DEVICE_CUDA, dt, T, n, m, r, b, FLAG_DETERMINISTIC)), dtype=torch.uint8,
-                     device="cuda")
-    sp = torch.cuda.current_stream().cuda_stream
+    x = torch.randn(T, n, generator=gen).to(TARGET.torch_device, dtype)
+    A = (torch.randn(r, n, generator=gen) * 0.1).to(TARGET.torch_device, dtype)
+    B = (torch.randn(m, r, generator=gen) * 0.1).to(TARGET.torch_device, dtype)
+    S = torch.rand(b, b, r, generator=gen).to(TARGET.torch_device, dtype)
+    y0 = torch.randn(T, m, generator=gen).to(TARGET.torch_device, dtype)
+    G = torch.randn(T, m, generator=gen).to(TARGET.torch_device, dtype)
+    ws = torch.empty(max(lib.forward_ws(TARGET.bora_device, dt, T, n, m, r, b),
+                         lib.backward_ws(TARGET.bora_device, dt, T, n, m, r, b, FLAG_DETERMINISTIC)), dtype=torch.uint8,
+                     device=TARGET.torch_device)
+    sp = TARGET.current_stream().cuda_stream
     results = []
     for _ in range(2):
         y = y0.clone()
-        U = torch.empty(T * b * r, device="cuda")
+        U = torch.empty(T * b * r, device=TARGET.torch_device)
         dA, dB, dS = torch.empty_like(A), torch.empty_like(B), torch.empty_like(S)
         dx = torch.zeros_like(x)
-        s1 = lib.forward(DEVICE_CUDA, dt, T, n, m, r, b, 0.5, x, A, B, S, y, U, ws, ws.numel(), sp,
+        s1 = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, x, A, B, S, y, U, ws, ws.numel(), sp,
                          FLAG_DETERMINISTIC)
-        s2 = lib.backward(DEVICE_CUDA, dt, T, n, m, r, b, 0.5, G, x, A, B, S, U, dA, dB, dS, dx, ws, ws.numel(), sp,
+        s2 = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, G, x, A, B, S, U, dA, dB, dS, dx, ws, ws.numel(), sp,
                           FLAG_DETERMINISTIC)
-        torch.cuda.synchronize()
+        TARGET.synchronize()
         check(s1 == 0 and s2 == 0, f"{tag} status {s1} {s2} {lib.last_error()}")
         results.append([t.clone() for t in (y, U, dA, dB, dS, dx)])
     same = all(torch.equal(a.view(torch.uint8) if a.dtype != torch.float32 else a.view(torch.int32),
@@ -222,29 +253,32 @@ def run_delta(lib, n, m, r, b, dtype, shift, gen):
     tag = f"delta n={n} m={m} r={r} b={b} {str(dtype)[6:]} shift={shift}"
     dt = bc.TORCH_TO_BORA[dtype]
     scale = 1.25
-    A = (torch.rand(r, n, generator=gen) * 2 - 1).to("cuda", dtype)
-    B = (torch.rand(m, r, generator=gen) * 2 - 1).to("cuda", dtype)
-    S = (torch.rand(b, b, r, generator=gen) * 2 - 1).to("cuda", dtype)
+    A = (torch.rand(r, n, generator=gen) * 2 - 1).to(TARGET.torch_device, dtype)
+    B = (torch.rand(m, r, generator=gen) * 2 - 1).to(TARGET.torch_device, dtype)
+    S = (torch.rand(b, b, r, generator=gen) * 2 - 1).to(TARGET.torch_device, dtype)
     A64, B64, S64 = (t.to("cpu", torch.float64) for t in (A, B, S))
     ref = torch.empty(m, n, dtype=torch.float64)
     st = lib.delta("delta", DEVICE_CPU, DTYPE_F64, n, m, r, b, scale, A64, B64, S64, ref, None, FLAG_REFERENCE)
     if st != 0:
         raise RuntimeError(f"CPU reference delta failed: {st} {lib.last_error()}")
-    W0 = (torch.rand(m, n, generator=gen) * 2 - 1).to("cuda", dtype)
+    e = rel(ref, bc.eager_delta(A64, B64, S64, scale, b))
+    check(e < 1e-12, f"reference delta vs torch float64 err={e:.3g} {tag}")
+    W0 = (torch.rand(m, n, generator=gen) * 2 - 1).to(TARGET.torch_device, dtype)
     for op, sign in (("delta", 0), ("merge", 1), ("unmerge", -1)):
         expect = ref if op == "delta" else W0.to("cpu", torch.float64) + sign * ref
         gW = guarded_copy(W0, shift)
         if op == "delta":
             gW.t.fill_(float("nan"))
         gA, gB, gS = (guarded_copy(t, shift) for t in (A, B, S))
-        st = lib.delta(op, DEVICE_CUDA, dt, n, m, r, b, scale, gA.t, gB.t, gS.t, gW.t,
-                       torch.cuda.current_stream().cuda_stream, 0)
-        torch.cuda.synchronize()
+        st = lib.delta(op, TARGET.bora_device, dt, n, m, r, b, scale, gA.t, gB.t, gS.t, gW.t,
+                       TARGET.current_stream().cuda_stream, 0)
+        TARGET.synchronize()
         check(st == 0, f"{op} status {st} {lib.last_error()} {tag}")
         tol = 1e-5
         if dtype != torch.float32:
-            dW = bc.eager_delta(A, B, S, scale, b)
-            torch_W = dW if op == "delta" else W0 + sign * dW
+            work = dtype if has_matmul(dtype) else torch.float32
+            dW = bc.eager_delta(A.to(work), B.to(work), S.to(work), scale, b)
+            torch_W = (dW if op == "delta" else W0.to(work) + sign * dW).to(dtype)
             tol = 2.0 * max(rel(torch_W, expect), UNIT_ROUNDOFF[dtype] / 2)
         e = rel(gW.t, expect.reshape(-1))
         check(e < tol, f"{op} err={e:.3g} tol={tol:.3g} {tag}")
@@ -254,39 +288,43 @@ def run_delta(lib, n, m, r, b, dtype, shift, gen):
 def run_bad_inputs(lib):
     T, n, m, r, b = 16, 32, 32, 4, 2
     dt = bc.DTYPE_F32
-    x, y = torch.randn(T, n, device="cuda"), torch.randn(T, m, device="cuda")
-    A, B, S = torch.randn(r, n, device="cuda"), torch.randn(m, r, device="cuda"), torch.randn(b, b, r, device="cuda")
-    fws = lib.forward_ws(DEVICE_CUDA, dt, T, n, m, r, b)
-    ws = torch.empty(fws, dtype=torch.uint8, device="cuda")
-    sp = torch.cuda.current_stream().cuda_stream
+    x, y = torch.randn(T, n, device=TARGET.torch_device), torch.randn(T, m, device=TARGET.torch_device)
+    A, B, S = torch.randn(r, n, device=TARGET.torch_device), torch.randn(m, r, device=TARGET.torch_device), torch.randn(b, b, r, device=TARGET.torch_device)
+    fws = lib.forward_ws(TARGET.bora_device, dt, T, n, m, r, b)
+    ws = torch.empty(fws, dtype=torch.uint8, device=TARGET.torch_device)
+    sp = TARGET.current_stream().cuda_stream
     y_before = y.clone()
 
     def fwd(**kw):
         a = dict(x=x, A=A, B=B, S=S, y=y, u=None, ws=ws, ws_bytes=fws, dtype=dt, b=b)
         a.update(kw)
-        st = lib.forward(DEVICE_CUDA, a["dtype"], T, n, m, r, a["b"], 1.0, a["x"], a["A"], a["B"], a["S"], a["y"],
+        st = lib.forward(TARGET.bora_device, a["dtype"], T, n, m, r, a["b"], 1.0, a["x"], a["A"], a["B"], a["S"], a["y"],
                          a["u"], a["ws"], a["ws_bytes"], sp, 0)
-        torch.cuda.synchronize()
+        TARGET.synchronize()
         return st
 
     cases = [
         ("null x", dict(x=None), bc.ERR_NULL_POINTER),
-        ("host x on a CUDA call", dict(x=x.cpu()), bc.ERR_CUDA),
-        ("host y on a CUDA call", dict(y=y.cpu()), bc.ERR_CUDA),
         ("workspace too small", dict(ws_bytes=fws - 1), bc.ERR_WORKSPACE_TOO_SMALL),
-        ("float64 on CUDA", dict(dtype=DTYPE_F64), bc.ERR_BAD_DTYPE),
         ("b does not divide n", dict(b=3), bc.ERR_BLOCKS_DO_NOT_DIVIDE),
     ]
+    if not TARGET.is_cpu:
+        cases += [
+            ("host x on a CUDA call", dict(x=x.cpu()), bc.ERR_CUDA),
+            ("host y on a CUDA call", dict(y=y.cpu()), bc.ERR_CUDA),
+            ("float64 on CUDA", dict(dtype=DTYPE_F64), bc.ERR_BAD_DTYPE),
+        ]
     for what, kw, expect in cases:
         st = fwd(**kw)
         msg = lib.last_error()
         check(st == expect and len(msg) > 0, f"bad input '{what}': status {st} (want {expect}), message '{msg}'")
         check(torch.equal(y, y_before), f"bad input '{what}' wrote into y")
-    bws = lib.backward_ws(DEVICE_CUDA, dt, T, n, m, r, b, 0)
-    wsb = torch.empty(bws, dtype=torch.uint8, device="cuda")
-    st = lib.backward(DEVICE_CUDA, dt, T, n, m, r, b, 1.0, y, x, A, B, S, None, torch.empty_like(A).cpu(), None, None,
-                      None, wsb, bws, sp, 0)
-    check(st == bc.ERR_CUDA and lib.last_error() != "", f"backward with a host dA: status {st}")
+    if not TARGET.is_cpu:
+        bws = lib.backward_ws(TARGET.bora_device, dt, T, n, m, r, b, 0)
+        wsb = torch.empty(bws, dtype=torch.uint8, device=TARGET.torch_device)
+        st = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 1.0, y, x, A, B, S, None, torch.empty_like(A).cpu(),
+                          None, None, None, wsb, bws, sp, 0)
+        check(st == bc.ERR_CUDA and lib.last_error() != "", f"backward with a host dA: status {st}")
     # A valid call after the failures still works.
     check(fwd() == 0, f"valid call after bad inputs: {lib.last_error()}")
 
@@ -300,27 +338,30 @@ def guarded(what, fn, *args):
 
 
 def main():
-    if len(sys.argv) != 2:
+    global TARGET
+    args, TARGET = target_device.from_args(sys.argv[1:])
+    if len(args) != 1:
         print(__doc__)
         sys.exit(2)
     t_start = time.time()
-    lib = bc.Bora(sys.argv[1])
+    lib = bc.Bora(args[0])
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1234)
-    check(lib.lib.bora_cuda_compiled() == 1, "bora_cuda_compiled() == 1")
-    check(lib.lib.bora_cuda_available() == 1, "bora_cuda_available() == 1")
-    if failed:
-        print(f"check_cuda: {passed} PASS, {failed} FAIL (no CUDA in the library or no GPU)")
-        sys.exit(1)
-    print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  CUDA {torch.version.cuda}")
+    if not TARGET.is_cpu:
+        check(lib.lib.bora_cuda_compiled() == 1, "bora_cuda_compiled() == 1")
+        check(lib.lib.bora_cuda_available() == 1, "bora_cuda_available() == 1")
+        if failed:
+            print(f"check_cuda: {passed} PASS, {failed} FAIL (no CUDA in the library or no GPU)")
+            sys.exit(1)
+    print(f"device: {TARGET.describe()}")
     shapes = [  # T, n, m, r, b: odd ones first
         (1, 8, 8, 1, 1), (1, 64, 32, 4, 2), (3, 12, 12, 4, 12), (7, 96, 40, 3, 4), (33, 130, 70, 5, 5),
         (100, 64, 128, 17, 2), (40, 48, 32, 33, 4), (9, 8, 8, 64, 8), (17, 4096, 64, 16, 1), (20, 30, 45, 2, 15),
         (256, 384, 384, 8, 4), (129, 512, 256, 16, 8), (300, 1024, 768, 16, 8), (64, 256, 256, 64, 16),
         (512, 768, 1024, 32, 4),
     ]
-    default = torch.cuda.default_stream()
-    side = torch.cuda.Stream()
+    default = TARGET.default_stream()
+    side = TARGET.new_stream()
     k = 0
     for dtype in (torch.float32, torch.bfloat16, torch.float16):
         t0 = time.time()
@@ -329,9 +370,10 @@ def main():
                 guarded("case", run_case, lib, T, n, m, r, b, dtype, shift, k % 4, side if k % 2 else default, gen)
                 k += 1
             guarded("delta", run_delta, lib, n, m, r, b, dtype, k % 2, gen)
-        # Large enough that each block walks several chunks (the software-pipelined loads).
-        guarded("case", run_case, lib, 8192, 1024, 512, 16, 2, dtype, 0, 0, default, gen)
-        guarded("case", run_case, lib, 2048, 4096, 4096, 16, 8, dtype, 0, 1, side, gen)
+        if not TARGET.is_cpu:
+            # Large enough that each block walks several chunks (the software-pipelined loads).
+            guarded("case", run_case, lib, 8192, 1024, 512, 16, 2, dtype, 0, 0, default, gen)
+            guarded("case", run_case, lib, 2048, 4096, 4096, 16, 8, dtype, 0, 1, side, gen)
         guarded("determinism", run_determinism, lib, 1000, 512, 384, 16, 8, dtype, gen)
         guarded("determinism", run_determinism, lib, 333, 256, 256, 8, 1, dtype, gen)
         print(f"  {str(dtype)[6:]}: done in {time.time() - t0:.1f}s, {passed} PASS / {failed} FAIL so far",
