@@ -28,6 +28,7 @@ public class AdaptableLinear extends Module {
     private static final Map<Long, WeakReference<AdaptableLinear>> BY_ADDRESS = new ConcurrentHashMap<>();
 
     private LinearAdapter adapter;
+    private boolean adapterEnabled = true;
 
     public AdaptableLinear(LinearImpl base) {
         if (base == null) {
@@ -84,8 +85,43 @@ public class AdaptableLinear extends Module {
         this.adapter = adapter;
     }
 
+    /** Whether forward adds the adapter's update (true unless switched off). */
+    public boolean isAdapterEnabled() {
+        return adapterEnabled;
+    }
+
+    /**
+     * Switches the adapter's update on or off in forward, as PEFT's {@code disable_adapter()}
+     * does, e.g. for the base model's outputs as a reference; the adapter's parameters stay as
+     * they are. {@link BoraAdapters#disabled()} does it for every adapted layer at once.
+     *
+     * @throws IllegalStateException when switching off an adapter that is merged into the base
+     *     weight: the base layer alone would still apply its update
+     */
+    public void setAdapterEnabled(boolean enabled) {
+        if (!enabled) {
+            requireNotMerged();
+        }
+        adapterEnabled = enabled;
+    }
+
+    void requireNotMerged() {
+        if (adapter instanceof TrainableAdapter t && t.isMerged()) {
+            throw new IllegalStateException("the adapter is merged into the base weight, so the base layer alone"
+                    + " still applies its update; unmerge() it before switching it off");
+        }
+    }
+
+    /** Called by adapters before merging: a switched-off adapter merged in would act all the same. */
+    void requireEnabledForMerge() {
+        if (!adapterEnabled) {
+            throw new IllegalStateException("the adapter is switched off; switch it on before merging it, or the"
+                    + " merged base layer would apply its update while it is off");
+        }
+    }
+
     public Tensor forward(Tensor x) {
         Tensor y = base.forward(x);
-        return adapter == null ? y : adapter.forward(x, y);
+        return adapter == null || !adapterEnabled ? y : adapter.forward(x, y);
     }
 }

@@ -191,6 +191,7 @@ public class BoraAdapter extends Module implements TrainableAdapter {
         if (merged) {
             return;
         }
+        target.requireEnabledForMerge();
         addToBaseWeight(true);
         merged = true;
     }

@@ -1,7 +1,10 @@
 package dev.bora4j.nn;
 
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -10,14 +13,17 @@ import org.bytedeco.pytorch.TensorVector;
  * The adapters {@link BoraInjector} attached to a model, by module name, and what a training
  * loop needs from them: the trainable parameters (named {@code <module>.adapter.lora_A},
  * {@code <module>.adapter.lora_B}, {@code <module>.adapter.bora_sigma}; HiRA's
- * {@code hira_A} / {@code hira_B}; KronA's {@code krona_A} / {@code krona_B}), merge and unmerge.
+ * {@code hira_A} / {@code hira_B}; KronA's {@code krona_A} / {@code krona_B}), merge and unmerge,
+ * and switching them all off for a while ({@link #disabled()}).
  */
 public final class BoraAdapters {
 
     private final Map<String, TrainableAdapter> adapters;
+    private final List<AdaptableLinear> layers;
 
-    BoraAdapters(Map<String, ? extends TrainableAdapter> adapters) {
+    BoraAdapters(Map<String, ? extends TrainableAdapter> adapters, Collection<AdaptableLinear> layers) {
         this.adapters = Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
+        this.layers = List.copyOf(layers);
     }
 
     /** Every adapter by the name of the module it is attached to, in model order. */
@@ -77,5 +83,50 @@ public final class BoraAdapters {
     /** Undoes {@link #merge()}. */
     public void unmerge() {
         adapters.values().forEach(TrainableAdapter::unmerge);
+    }
+
+    /**
+     * Switches every adapter off until the returned scope is closed, as PEFT's
+     * {@code with model.disable_adapter():} does: inside it the model computes its base outputs
+     * (a reference model for free), and closing it switches back on the adapters it switched
+     * off, so scopes nest.
+     *
+     * <pre>{@code
+     * try (BoraAdapters.Disabled base = adapters.disabled()) {
+     *     Tensor reference = model.forward(x);
+     * }
+     * }</pre>
+     *
+     * @throws IllegalStateException if an adapter is merged into its base weight (unmerge first);
+     *     no adapter is switched off then
+     */
+    public Disabled disabled() {
+        layers.forEach(AdaptableLinear::requireNotMerged);
+        List<AdaptableLinear> switchedOff = new ArrayList<>();
+        for (AdaptableLinear layer : layers) {
+            if (layer.isAdapterEnabled()) {
+                layer.setAdapterEnabled(false);
+                switchedOff.add(layer);
+            }
+        }
+        return new Disabled(switchedOff);
+    }
+
+    /** The scope of {@link #disabled()}: closing it switches its adapters back on. */
+    public static final class Disabled implements AutoCloseable {
+        private final List<AdaptableLinear> switchedOff;
+        private boolean closed;
+
+        private Disabled(List<AdaptableLinear> switchedOff) {
+            this.switchedOff = switchedOff;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                switchedOff.forEach(layer -> layer.setAdapterEnabled(true));
+            }
+        }
     }
 }

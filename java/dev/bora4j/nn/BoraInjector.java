@@ -89,7 +89,7 @@ public final class BoraInjector {
             e.getValue().setAdapter(adapter); // registered as a child module: the model holds it strongly too
             adapters.put(e.getKey(), adapter);
         }
-        return new BoraAdapters(adapters);
+        return new BoraAdapters(adapters, targets.values());
     }
 
     /** The adapter class for the config's mode. */

@@ -136,6 +136,7 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
         if (mergedDelta != null) {
             return;
         }
+        target.requireEnabledForMerge();
         Tensor d = deltaWeight();
         try (NoGradGuard ng = new NoGradGuard()) {
             baseWeight().add_(d);
