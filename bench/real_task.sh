@@ -20,8 +20,9 @@ JOBS=${JOBS:-1}
 # (350,208): the smallest LoRA at or above BoRA b=8's budget. sigma-only-b4 starts from the trained lora-r8 run of the same seed and
 # trains only Sigma (A, B and the head frozen); lora-r8-continued, its control, trains that LoRA
 # (A, B and head) for the same extra steps. Both run after lora-r8.
-# bora-b8-r8-raw / -exp (the Sigma ablation at b=8) and bora-b8-r8-sigma-lr10 (exp_norm Sigma with
-# ten times the learning rate of A and B) run only when named in CONFIGS.
+# bora-b8-r8-raw / -exp (the Sigma ablation at b=8), bora-b8-r8-sigma-lr10 (exp_norm Sigma with ten
+# times the learning rate of A and B) and bora-b8-r8-exp-sigma-lr10 (exp Sigma, the same) run only
+# when named in CONFIGS.
 declare -A FLAGS=(
   [lora-r8]="--method lora --r 8 --alpha 16"
   [lora-r9]="--method lora --r 9 --alpha 18"
@@ -36,6 +37,7 @@ declare -A FLAGS=(
   [bora-b8-r8-raw]="--method bora --r 8 --b 8 --alpha 16 --sigma raw"
   [bora-b8-r8-exp]="--method bora --r 8 --b 8 --alpha 16 --sigma exp"
   [bora-b8-r8-sigma-lr10]="--method bora --r 8 --b 8 --alpha 16 --sigma-lr 1e-2"
+  [bora-b8-r8-exp-sigma-lr10]="--method bora --r 8 --b 8 --alpha 16 --sigma exp --sigma-lr 1e-2"
   [sigma-only-b4]="--method bora --r 8 --b 4 --alpha 16 --train-only sigma --init-from {RUNS}/lora-r8-s{SEED}/adapter"
   [lora-r8-continued]="--method lora --r 8 --alpha 16 --init-from {RUNS}/lora-r8-s{SEED}/adapter"
 )
