@@ -127,20 +127,22 @@ public class BoraAdapter extends Module implements TrainableAdapter {
 
     /** Sigma (b x b x r) from its parameterisation; differentiable in P. */
     public Tensor sigma() {
-        if (config.mode() != Mode.BORA) {
-            return sigmaRaw;
-        }
-        switch (config.sigma()) {
+        return config.mode() != Mode.BORA ? sigmaRaw : sigmaOf(sigmaRaw, config.sigma());
+    }
+
+    /** Sigma from its parameter P (b x b x r) under {@code parameterization}; differentiable in P. */
+    public static Tensor sigmaOf(Tensor p, BoraConfig.SigmaParameterization parameterization) {
+        switch (parameterization) {
             case RAW:
-                return sigmaRaw;
+                return p;
             case EXP:
-                return sigmaRaw.exp();
+                return p.exp();
             case EXP_NORM: {
-                Tensor ms = sigmaRaw.square().mean(new long[] {2}, true, new ScalarTypeOptional());
-                return sigmaRaw.mul(ms.add(new Scalar(RMS_EPS)).rsqrt()).exp();
+                Tensor ms = p.square().mean(new long[] {2}, true, new ScalarTypeOptional());
+                return p.mul(ms.add(new Scalar(RMS_EPS)).rsqrt()).exp();
             }
             default:
-                throw new IllegalStateException("unknown sigma parameterization " + config.sigma());
+                throw new IllegalStateException("unknown sigma parameterization " + parameterization);
         }
     }
 
