@@ -84,17 +84,17 @@ class Ours:
         self.dx = torch.zeros_like(x)
 
     def forward(self):
-        st = self.lib.forward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.x, self.A,
-                              self.B, self.S, self.y, self.U, self.ws, self.fws,
+        st = self.lib.forward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.x,
+                              self.A, self.B, self.S, self.y, self.U, self.ws, self.fws,
                               TARGET.current_stream().cuda_stream, 0)
         if st != 0:
             raise RuntimeError(f"bora_forward: {st} {self.lib.last_error()}")
 
     def forward_backward(self):
         self.forward()
-        st = self.lib.backward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.G, self.x,
-                               self.A, self.B, self.S, self.U, self.dA, self.dB, self.dS, self.dx, self.ws, self.bws,
-                               TARGET.current_stream().cuda_stream, 0)
+        st = self.lib.backward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.G,
+                               self.x, self.A, self.B, self.S, self.U, self.dA, self.dB, self.dS, self.dx, self.ws,
+                               self.bws, TARGET.current_stream().cuda_stream, 0)
         if st != 0:
             raise RuntimeError(f"bora_backward: {st} {self.lib.last_error()}")
 
@@ -189,8 +189,7 @@ def main():
         except Exception as e:  # noqa: BLE001 - keep the other shapes
             print(f"  {name} {str(dtype)[6:]} failed: {type(e).__name__}: {e}", flush=True)
             failures.append(f"{name}: {type(e).__name__}: {e}")
-        if not TARGET.is_cpu:
-            torch.cuda.empty_cache()
+        TARGET.release_cache()
 
     lines = [f"{'Dry run, no measurement' if TARGET.is_cpu else 'GPU'}: {TARGET.describe()}, "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",

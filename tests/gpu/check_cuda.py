@@ -238,8 +238,8 @@ def run_determinism(lib, T, n, m, r, b, dtype, gen):
         dx = torch.zeros_like(x)
         s1 = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, x, A, B, S, y, U, ws, ws.numel(), sp,
                          FLAG_DETERMINISTIC)
-        s2 = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, G, x, A, B, S, U, dA, dB, dS, dx, ws, ws.numel(), sp,
-                          FLAG_DETERMINISTIC)
+        s2 = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, G, x, A, B, S, U, dA, dB, dS, dx, ws,
+                          ws.numel(), sp, FLAG_DETERMINISTIC)
         TARGET.synchronize()
         check(s1 == 0 and s2 == 0, f"{tag} status {s1} {s2} {lib.last_error()}")
         results.append([t.clone() for t in (y, U, dA, dB, dS, dx)])
@@ -288,18 +288,19 @@ def run_delta(lib, n, m, r, b, dtype, shift, gen):
 def run_bad_inputs(lib):
     T, n, m, r, b = 16, 32, 32, 4, 2
     dt = bc.DTYPE_F32
-    x, y = torch.randn(T, n, device=TARGET.torch_device), torch.randn(T, m, device=TARGET.torch_device)
-    A, B, S = torch.randn(r, n, device=TARGET.torch_device), torch.randn(m, r, device=TARGET.torch_device), torch.randn(b, b, r, device=TARGET.torch_device)
+    dev = TARGET.torch_device
+    x, y = torch.randn(T, n, device=dev), torch.randn(T, m, device=dev)
+    A, B, S = torch.randn(r, n, device=dev), torch.randn(m, r, device=dev), torch.randn(b, b, r, device=dev)
     fws = lib.forward_ws(TARGET.bora_device, dt, T, n, m, r, b)
-    ws = torch.empty(fws, dtype=torch.uint8, device=TARGET.torch_device)
+    ws = torch.empty(fws, dtype=torch.uint8, device=dev)
     sp = TARGET.current_stream().cuda_stream
     y_before = y.clone()
 
     def fwd(**kw):
         a = dict(x=x, A=A, B=B, S=S, y=y, u=None, ws=ws, ws_bytes=fws, dtype=dt, b=b)
         a.update(kw)
-        st = lib.forward(TARGET.bora_device, a["dtype"], T, n, m, r, a["b"], 1.0, a["x"], a["A"], a["B"], a["S"], a["y"],
-                         a["u"], a["ws"], a["ws_bytes"], sp, 0)
+        st = lib.forward(TARGET.bora_device, a["dtype"], T, n, m, r, a["b"], 1.0, a["x"], a["A"], a["B"], a["S"],
+                         a["y"], a["u"], a["ws"], a["ws_bytes"], sp, 0)
         TARGET.synchronize()
         return st
 
@@ -321,7 +322,7 @@ def run_bad_inputs(lib):
         check(torch.equal(y, y_before), f"bad input '{what}' wrote into y")
     if not TARGET.is_cpu:
         bws = lib.backward_ws(TARGET.bora_device, dt, T, n, m, r, b, 0)
-        wsb = torch.empty(bws, dtype=torch.uint8, device=TARGET.torch_device)
+        wsb = torch.empty(bws, dtype=torch.uint8, device=dev)
         st = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 1.0, y, x, A, B, S, None, torch.empty_like(A).cpu(),
                           None, None, None, wsb, bws, sp, 0)
         check(st == bc.ERR_CUDA and lib.last_error() != "", f"backward with a host dA: status {st}")

@@ -37,6 +37,10 @@ class CudaTarget:
     def synchronize(self):
         torch.cuda.synchronize()
 
+    def release_cache(self):
+        """Hands torch's cached device memory back between benchmark shapes."""
+        torch.cuda.empty_cache()
+
     def timer(self):
         return _CudaTimer()
 
@@ -73,6 +77,9 @@ class CpuTarget:
         return contextlib.nullcontext()
 
     def synchronize(self):
+        pass
+
+    def release_cache(self):
         pass
 
     def timer(self):
