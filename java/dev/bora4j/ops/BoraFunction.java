@@ -39,8 +39,13 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * guarantees the order: the aliases are reachable only through y);</li>
  * <li>hooks, aliases and saved inputs are kept alive from Java until two 0-dim tokens report
  * that torch let go of them: tokA (a leaf held by its AccumulateGrad node) dies with the graph,
- * tokB (saved by the multiplication) dies when backward frees saved tensors.</li>
+ * tokB (saved by the multiplication) dies when backward frees saved tensors. The tokens live on
+ * y's device: a CPU token in a CUDA graph would make autograd copy its gradient to the host, a
+ * stream synchronisation per layer.</li>
  * </ol>
+ * The hooks close every Java handle they create as soon as torch holds its own reference, so
+ * that G, dx and the workspace are freed when torch is done with them, not when the caller's
+ * PointerScope closes (on CUDA, torch runs backward on its own threads, outside any scope).
  * Not supported: double backward, and backward of one graph from several threads at once.
  */
 public final class BoraFunction {
@@ -60,15 +65,24 @@ public final class BoraFunction {
         @Override
         public void call(Pointer data) {
             Runnable onFree = ON_FREE.remove(data.address());
-            Pointer.free(data);
             if (onFree != null) {
                 onFree.run();
             }
         }
     };
 
+    /** The y hook's answer, "leave dL/dy as it is"; one handle that torch copies each time. */
+    private static final Tensor UNCHANGED = new Tensor();
+
+    /**
+     * Gradients a hook handed to torch on this thread. torch copies a hook's result before the
+     * hook returns, so the next hook on the thread (or the end of the graph) closes them.
+     */
+    private static final ThreadLocal<List<Tensor>> RETURNED = ThreadLocal.withInitial(ArrayList::new);
+
     static {
         DELETER.retainReference();
+        UNCHANGED.retainReference();
     }
 
     private BoraFunction() {
@@ -155,10 +169,9 @@ public final class BoraFunction {
 
         /** Builds the aliases, the zero link into y, and the hooks. */
         void attach(Tensor[] inputs, Tensor y) {
-            TensorOptions tokenOptions = new TensorOptions(y.scalar_type());
-            Tensor tokA = token(this::onGraphFreed, tokenOptions);
+            Tensor tokA = token(this::onGraphFreed, y);
             tokA.set_requires_grad(true);
-            Tensor tokB = token(this::onSavedFreed, tokenOptions);
+            Tensor tokB = token(this::onSavedFreed, y);
             LIVE.add(this);
 
             List<Tensor> temps = new ArrayList<>();
@@ -173,7 +186,9 @@ public final class BoraFunction {
                 alias.register_hook(hold(new TensorTensorHook() {
                     @Override
                     public TensorBase call(TensorBase ignored) {
-                        return takeStash(k);
+                        closeReturned();
+                        ignored.close();
+                        return handOver(takeStash(k));
                     }
                 }));
                 Tensor sum = temp(temps, alias.sum());
@@ -187,8 +202,13 @@ public final class BoraFunction {
             y.register_hook(hold(new TensorTensorHook() {
                 @Override
                 public TensorBase call(TensorBase grad) {
-                    backward(grad);
-                    return new Tensor();
+                    closeReturned();
+                    try {
+                        backward(grad);
+                    } finally {
+                        grad.close();
+                    }
+                    return UNCHANGED;
                 }
             }));
             // Only torch may hold the tokens and intermediate handles now, so that it alone decides
@@ -223,7 +243,8 @@ public final class BoraFunction {
             if (!kernel) {
                 return;
             }
-            Tensor g = new Tensor(grad).contiguous();
+            Tensor handle = new Tensor(grad);
+            Tensor g = handle.contiguous();
             try (NoGradGuard ng = new NoGradGuard()) {
                 Tensor dx = need[X] ? x2.new_zeros(sh.tokens(), sh.in()) : null;
                 Tensor dA = need[A] ? a.new_empty(a.sizes()) : null;
@@ -232,15 +253,19 @@ public final class BoraFunction {
                 BoraOps.backward(g, x2, a, b, s, u, scale, dA, dB, dS, dx);
                 if (dx != null) {
                     INPUT_GRADIENTS.incrementAndGet();
+                    stash[X] = dx.view(xShape);
+                    dx.close();
                 }
-                stash[X] = dx == null ? null : dx.view(xShape);
                 stash[A] = dA;
                 stash[B] = dB;
                 stash[S] = dS;
+            } finally {
+                g.close();
+                handle.close();
             }
         }
 
-        private TensorBase takeStash(int i) {
+        private Tensor takeStash(int i) {
             Tensor grad = stash[i];
             stash[i] = null;
             if (grad == null) {
@@ -282,9 +307,28 @@ public final class BoraFunction {
                 p.releaseReference();
             }
             held.clear();
-            java.util.Arrays.fill(stash, null);
+            for (int i = 0; i < stash.length; i++) {
+                if (stash[i] != null) {
+                    stash[i].close();
+                    stash[i] = null;
+                }
+            }
+            closeReturned();
             LIVE.remove(this);
         }
+    }
+
+    private static Tensor handOver(Tensor grad) {
+        RETURNED.get().add(grad);
+        return grad;
+    }
+
+    private static void closeReturned() {
+        List<Tensor> returned = RETURNED.get();
+        for (Tensor t : returned) {
+            t.close();
+        }
+        returned.clear();
     }
 
     private static Tensor temp(List<Tensor> temps, Tensor t) {
@@ -292,10 +336,17 @@ public final class BoraFunction {
         return t;
     }
 
-    /** A 0-dim zero tensor whose memory release runs {@code onFree}. */
-    private static Tensor token(Runnable onFree, TensorOptions options) {
-        Pointer mem = Pointer.calloc(1, 8);
-        ON_FREE.put(mem.address(), onFree);
-        return torch.from_blob(mem, new long[0], DELETER, options);
+    /**
+     * A 0-dim zero tensor on y's device whose release runs {@code onFree}. It views one element
+     * of a tensor that Java keeps until then, so its address identifies it.
+     */
+    private static Tensor token(Runnable onFree, Tensor y) {
+        Tensor mem = y.new_zeros(new long[] {1});
+        mem.retainReference();
+        ON_FREE.put(mem.data_ptr().address(), () -> {
+            mem.releaseReference();
+            onFree.run();
+        });
+        return torch.from_blob(mem.data_ptr(), new long[0], DELETER, y.options());
     }
 }

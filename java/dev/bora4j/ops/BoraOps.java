@@ -44,16 +44,21 @@ public final class BoraOps {
         return Availability.LOAD_FAILURE == null;
     }
 
+    /** The most threads {@link #setNumThreads} accepts. */
+    public static final int MAX_THREADS = 256;
+
     /**
-     * Threads of the native CPU kernels (default 1). The kernels' pool waits without spinning,
-     * so it can share the cores with libtorch's; does nothing without the native library.
+     * Threads of the native CPU kernels (1 to {@link #MAX_THREADS}, default 1). The kernels'
+     * pool waits without spinning, so it can share the cores with libtorch's; does nothing
+     * without the native library.
      */
     public static void setNumThreads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("thread count must be between 1 and " + MAX_THREADS + ", got "
+                    + threads);
         }
         if (isNativeAvailable()) {
-            BoraLibrary.bora_set_num_threads(threads);
+            check(BoraLibrary.bora_set_num_threads(threads), "bora_set_num_threads");
         }
     }
 
@@ -95,10 +100,14 @@ public final class BoraOps {
         check(bora_forward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
                 sh.blocks(), ws), "bora_forward_workspace_bytes");
         Tensor work = c.workspace(x, ws[0]);
-        check(bora_forward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
-                (float) scale, x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(), y.data_ptr(),
-                uSaved == null ? null : uSaved.data_ptr(), work == null ? null : work.data_ptr(), ws[0],
-                c.stream(), BORA_FLAG_NONE), "bora_forward");
+        try {
+            check(bora_forward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
+                    (float) scale, x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(), y.data_ptr(),
+                    uSaved == null ? null : uSaved.data_ptr(), ptr(work), ws[0], c.stream(), BORA_FLAG_NONE),
+                    "bora_forward");
+        } finally {
+            Call.release(work);
+        }
         return y;
     }
 
@@ -122,10 +131,14 @@ public final class BoraOps {
         check(bora_backward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
                 sh.blocks(), BORA_FLAG_NONE, ws), "bora_backward_workspace_bytes");
         Tensor work = c.workspace(x, ws[0]);
-        check(bora_backward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
-                (float) scale, g.data_ptr(), x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(),
-                uSaved == null ? null : uSaved.data_ptr(), ptr(dA), ptr(dB), ptr(dS), ptr(dx),
-                work == null ? null : work.data_ptr(), ws[0], c.stream(), BORA_FLAG_NONE), "bora_backward");
+        try {
+            check(bora_backward(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(), sh.blocks(),
+                    (float) scale, g.data_ptr(), x.data_ptr(), a.data_ptr(), b.data_ptr(), s.data_ptr(),
+                    uSaved == null ? null : uSaved.data_ptr(), ptr(dA), ptr(dB), ptr(dS), ptr(dx), ptr(work), ws[0],
+                    c.stream(), BORA_FLAG_NONE), "bora_backward");
+        } finally {
+            Call.release(work);
+        }
     }
 
     /** A new float32 tensor for U on x's device, T x b x r. */
@@ -303,6 +316,18 @@ public final class BoraOps {
                 return null;
             }
             return like.new_empty(new long[] {bytes}, dtype(ScalarType.Byte));
+        }
+
+        /**
+         * Gives the workspace back to torch's allocator at once rather than when the caller's
+         * scope closes (or, on torch's backward threads, which have no scope, when the garbage
+         * collector runs). Safe right after the launch: the allocator reuses the block only for
+         * work queued later on the same stream.
+         */
+        static void release(Tensor work) {
+            if (work != null) {
+                work.close();
+            }
         }
 
         /** torch's current CUDA stream on the call's device; null on the CPU. */

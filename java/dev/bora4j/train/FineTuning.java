@@ -53,7 +53,7 @@ public final class FineTuning {
         // One torch thread: OpenBLAS already uses every core, and two OpenMP pools spinning on
         // the same cores made training several times slower. Our kernels' pool blocks instead.
         torch.set_num_threads(cfg.threads > 0 ? cfg.threads : 1);
-        BoraOps.setNumThreads(Runtime.getRuntime().availableProcessors());
+        BoraOps.setNumThreads(Math.min(Runtime.getRuntime().availableProcessors(), BoraOps.MAX_THREADS));
         Files.createDirectories(cfg.output);
         RunFolder files = new RunFolder(cfg.output);
 

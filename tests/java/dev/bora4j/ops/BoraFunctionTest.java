@@ -200,6 +200,48 @@ class BoraFunctionTest {
     }
 
     @Test
+    void backwardKeepsNoHandleOnTheGradientsItPassesOn() {
+        // The hooks must let go of dL/dy and of the dx they hand to torch as soon as torch holds
+        // them, not when the caller's scope closes: a deep model would otherwise keep every
+        // layer's G and dx until the end of the step (and on CUDA, outside any scope, until GC).
+        torch.manual_seed(21);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = randn(ScalarType.Float, 6, 16);
+            x.requires_grad_(true);
+            Tensor[] layer1 = weights(16, 16);
+            Tensor[] layer2 = weights(16, 8);
+            Tensor h = BoraFunction.apply(x, randn(ScalarType.Float, 6, 16), layer1[0], layer1[1], layer1[2], 0.5);
+            List<Tensor> seen = new ArrayList<>();
+            h.register_hook(new org.bytedeco.pytorch.TensorTensorHook() {
+                @Override
+                public org.bytedeco.pytorch.TensorBase call(org.bytedeco.pytorch.TensorBase grad) {
+                    seen.add(new Tensor(grad)); // dL/dh: layer 2's dx
+                    grad.close();
+                    return new Tensor();
+                }
+            });
+            Tensor y = BoraFunction.apply(h, randn(ScalarType.Float, 6, 8), layer2[0], layer2[1], layer2[2], 0.5);
+            Tensor g = randn(ScalarType.Float, 6, 8);
+            y.backward(g, new org.bytedeco.pytorch.BoolOptional(), false,
+                    new org.bytedeco.pytorch.TensorArrayRefOptional());
+            assertEquals(1, g.use_count(), "handles on dL/dy still open after backward");
+            assertEquals(1, seen.size());
+            assertEquals(1, seen.get(0).use_count(), "handles on layer 2's dx still open after backward");
+            assertTrue(x.grad().defined() && layer1[0].grad().defined() && layer2[2].grad().defined());
+        }
+    }
+
+    /** A, B, Sigma of one layer (in -> out, r = 3, b = 4) that require gradients. */
+    private static Tensor[] weights(long in, long out) {
+        Tensor[] w = {randn(ScalarType.Float, 3, in), randn(ScalarType.Float, out, 3),
+            randn(ScalarType.Float, 4, 4, 3)};
+        for (Tensor t : w) {
+            t.requires_grad_(true);
+        }
+        return w;
+    }
+
+    @Test
     void twoThousandStepsKeepNativeMemoryFlat() {
         TestModel[] m = twins(ScalarType.Float, SigmaParameterization.EXP_NORM, 9);
         List<Tensor> params = new ArrayList<>();
