@@ -28,6 +28,11 @@
  *            dA_j      = dU[:, j, :]^T x[:, j-block]
  *            dx[t, j-block] += A_j^T dU[t,j,:]
  *
+ * CUDA calls only enqueue kernels on the caller's stream, so a fault inside a
+ * kernel surfaces at the host's next synchronisation. With the environment
+ * variable BORA_CUDA_SYNC=1 every CUDA call waits for its kernels and returns
+ * such a fault as BORA_ERR_CUDA itself (for debugging: it costs a sync).
+ *
  * Thread safety: every call is reentrant. The only process-wide state is the
  * CPU thread count (bora_set_num_threads); the last error message is kept per
  * thread.

@@ -268,7 +268,7 @@ __global__ void __launch_bounds__(kThreads) expand_kernel(ExpandParams p) {
                     unpack_vec<T>(raw[a][s], f);
 #pragma unroll
                     for (int e = 0; e < V; ++e) f[e] += p.alpha * acc[a][s * V + e];
-                    *reinterpret_cast<uint4*>(Y + t * p.N + col) = pack_vec<T>(f);
+                    stg16(Y + t * p.N + col, pack_vec<T>(f));
                 }
         } else {
 #pragma unroll

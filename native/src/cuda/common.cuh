@@ -151,15 +151,33 @@ __device__ __forceinline__ void load_vec(const T* p, float* out) {
     unpack_vec<T>(*reinterpret_cast<const uint4*>(p), out);
 }
 
+// One 16-byte store to global memory (p 16-byte aligned). A plain uint4 assignment of a
+// value built from scalars is split by the compiler into four 4-byte stores; the explicit
+// vector store keeps it one transaction per thread.
+__device__ __forceinline__ void stg16(void* p, uint4 v) {
+#if defined(__CUDA_ARCH__)
+    __stwb(reinterpret_cast<uint4*>(p), v);
+#else
+    *reinterpret_cast<uint4*>(p) = v;
+#endif
+}
+
 template <class T>
 __device__ __forceinline__ void store_vec(T* p, const float* in) {
-    *reinterpret_cast<uint4*>(p) = pack_vec<T>(in);
+    stg16(p, pack_vec<T>(in));
 }
 
 // 16-byte float loads/stores from shared memory (the address must be 16-byte aligned).
+// The store is written as one st.shared.v4 for the same reason as stg16.
 __device__ __forceinline__ float4 lds4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 __device__ __forceinline__ void sts4(float* p, float a, float b, float c, float d) {
+#if defined(__CUDA_ARCH__)
+    const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(p));
+    asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};" ::"r"(addr), "f"(a), "f"(b), "f"(c), "f"(d)
+                 : "memory");
+#else
     *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
+#endif
 }
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }

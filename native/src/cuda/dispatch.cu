@@ -5,8 +5,11 @@
 // The library links the CUDA runtime statically. A host process (libtorch, the JVM with
 // the GPU presets, Python + torch) usually has its own runtime: both drive the same
 // primary context through the driver, so device pointers and streams created there are
-// valid here. Nothing here synchronises: kernels run in order on the caller's stream.
+// valid here. Nothing here synchronises: kernels run in order on the caller's stream
+// (unless BORA_CUDA_SYNC is set, see finish()).
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "internal.cuh"
 #include "plan.cuh"
@@ -117,7 +120,8 @@ public:
         return BORA_OK;
     }
     ~DeviceScope() {
-        if (previous_ >= 0) cudaSetDevice(previous_);
+        // A failed restore must not be reported as the error of a later call.
+        if (previous_ >= 0 && cudaSetDevice(previous_) != cudaSuccess) cudaGetLastError();
     }
 
 private:
@@ -138,6 +142,29 @@ int preflight(const Problem& p, const char* what) {
         return BORA_ERR_OVERFLOW;
     }
     cudaGetLastError();  // a stale error of an earlier call must not be reported as ours
+    return BORA_OK;
+}
+
+// BORA_CUDA_SYNC set (and not "0"): every pass waits for its kernels, so that a fault inside
+// them (an illegal address, say) is returned by the call that launched them instead of
+// surfacing in the host's next synchronising call. For debugging: it costs a stream sync.
+bool sync_after_each_pass() {
+    static const bool on = [] {
+        const char* v = std::getenv("BORA_CUDA_SYNC");
+        return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+    }();
+    return on;
+}
+
+int finish(int st, cudaStream_t stream, const char* pass) {
+    if (st != BORA_OK || !sync_after_each_pass()) return st;
+    const cudaError_t e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        set_last_error("kernel fault in %s (BORA_CUDA_SYNC; the stream may also carry an earlier fault): %s (%s)",
+                       pass, cudaGetErrorName(e), cudaGetErrorString(e));
+        return BORA_ERR_CUDA;
+    }
     return BORA_OK;
 }
 
@@ -165,7 +192,8 @@ int forward(const Problem& p, const ForwardArgs& a) {
         return st;
     DeviceScope scope;
     if ((st = scope.enter(pc.device)) != BORA_OK) return st;
-    return detail::run_forward(p, a, static_cast<cudaStream_t>(a.stream));
+    const cudaStream_t stream = static_cast<cudaStream_t>(a.stream);
+    return finish(detail::run_forward(p, a, stream), stream, "forward");
 }
 
 int backward(const Problem& p, const BackwardArgs& a) {
@@ -183,7 +211,8 @@ int backward(const Problem& p, const BackwardArgs& a) {
     if (a.dA == nullptr && a.dB == nullptr && a.dS == nullptr && a.dx == nullptr) return BORA_OK;
     DeviceScope scope;
     if ((st = scope.enter(pc.device)) != BORA_OK) return st;
-    return detail::run_backward(p, a, static_cast<cudaStream_t>(a.stream));
+    const cudaStream_t stream = static_cast<cudaStream_t>(a.stream);
+    return finish(detail::run_backward(p, a, stream), stream, "backward");
 }
 
 int delta(const Problem& p, const DeltaArgs& a) {
@@ -196,7 +225,8 @@ int delta(const Problem& p, const DeltaArgs& a) {
         return st;
     DeviceScope scope;
     if ((st = scope.enter(pc.device)) != BORA_OK) return st;
-    return detail::run_delta(p, a, static_cast<cudaStream_t>(a.stream));
+    const cudaStream_t stream = static_cast<cudaStream_t>(a.stream);
+    return finish(detail::run_delta(p, a, stream), stream, a.overwrite ? "delta_weight" : "merge");
 }
 
 }  // namespace cuda
