@@ -23,9 +23,25 @@ _i64 = ctypes.c_int64
 _vp = ctypes.c_void_p
 
 
+# Messages of CUDA errors that leave the context unusable (sticky): every later call fails
+# the same way. "CUDA error:" is how torch reports a runtime error; "kernel fault" is the
+# library's own report under BORA_CUDA_SYNC.
+STICKY_CUDA_ERRORS = ("illegal memory access", "unspecified launch failure", "misaligned address",
+                      "illegal instruction", "device-side assert", "kernel fault", "CUDA error:")
+
+
+def is_sticky_cuda_error(message):
+    return any(s.lower() in message.lower() for s in STICKY_CUDA_ERRORS)
+
+
 def ptr(t):
-    """The data pointer of a tensor (None: a null pointer)."""
-    return None if t is None else _vp(t.data_ptr())
+    """The data pointer of a tensor (None: a null pointer). The C API takes dense row-major
+    arrays, so a strided view would be read as the wrong elements."""
+    if t is None:
+        return None
+    if not t.is_contiguous():
+        raise ValueError(f"tensor of shape {tuple(t.shape)} and strides {t.stride()} is not contiguous")
+    return _vp(t.data_ptr())
 
 
 class Bora:
@@ -54,18 +70,31 @@ class Bora:
     def last_error(self):
         return self.lib.bora_last_error().decode()
 
+    def status_string(self, status):
+        return self.lib.bora_status_string(status).decode()
+
+    def cuda_report(self):
+        """Why the library may see no usable GPU: its last error and what a CUDA size query says."""
+        last = self.last_error()
+        try:
+            query = f"forward_workspace_bytes on CUDA: {self.forward_ws(DEVICE_CUDA, DTYPE_F32, 16, 32, 32, 4, 2)}"
+        except RuntimeError as e:
+            query = f"on CUDA: {e}"
+        return (f"cuda_compiled={self.lib.bora_cuda_compiled()} cuda_available={self.lib.bora_cuda_available()} "
+                f"last_error='{last}'; {query}")
+
     def forward_ws(self, device, dtype, T, n, m, r, b):
         out = _i64(-1)
         st = self.lib.bora_forward_workspace_bytes(device, dtype, T, n, m, r, b, ctypes.byref(out))
         if st != OK:
-            raise RuntimeError(f"forward_workspace_bytes: {st} {self.last_error()}")
+            raise RuntimeError(f"forward_workspace_bytes: {st} ({self.status_string(st)}) {self.last_error()}")
         return out.value
 
     def backward_ws(self, device, dtype, T, n, m, r, b, flags=0):
         out = _i64(-1)
         st = self.lib.bora_backward_workspace_bytes(device, dtype, T, n, m, r, b, flags, ctypes.byref(out))
         if st != OK:
-            raise RuntimeError(f"backward_workspace_bytes: {st} {self.last_error()}")
+            raise RuntimeError(f"backward_workspace_bytes: {st} ({self.status_string(st)}) {self.last_error()}")
         return out.value
 
     def forward(self, device, dtype, T, n, m, r, b, scale, x, A, B, S, y, u, ws, ws_bytes, stream, flags):

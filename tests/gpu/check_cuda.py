@@ -11,11 +11,16 @@ the JVM with the GPU presets. References come from the library's own CPU referen
 Outputs are poisoned with NaN before each call, guard zones around every buffer must stay
 untouched, misaligned pointers take the scalar paths, deterministic mode must repeat
 bitwise, bad inputs must return error statuses. Prints PASS/FAIL counts; exit 1 on failure.
+Every FAIL line names its case. The first sticky CUDA error (an illegal address, say: the
+context is then unusable) stops the run, and the cases left are counted as skipped; run
+with BORA_CUDA_SYNC=1 so that a fault in our kernels is reported by the call that made it.
 --cpu: the same checks on the library's CPU path, a dry run of this script without a GPU
 (target_device.py).
 """
+import os
 import sys
 import time
+import traceback
 
 import torch
 
@@ -29,16 +34,30 @@ UNIT_ROUNDOFF = {torch.float32: 2.0 ** -24, torch.bfloat16: 2.0 ** -8, torch.flo
 
 passed = 0
 failed = 0
+skipped = 0  # groups of checks not run after a sticky CUDA error
+fault = None  # the first sticky CUDA error
+current = None  # the group of checks running (named if the run is interrupted)
 TARGET = target_device.CudaTarget()  # main() sets it from the command line
 
 
+class CudaFault(Exception):
+    """A sticky CUDA error: the rest of the case cannot run."""
+
+
+def fail(what):
+    global failed
+    failed += 1
+    print(f"FAIL {what}", flush=True)
+
+
 def check(ok, what):
-    global passed, failed
+    global passed
     if ok:
         passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}", flush=True)
+        return
+    fail(what)
+    if bc.is_sticky_cuda_error(what):
+        raise CudaFault(what)
 
 
 def rel(a, ref):
@@ -120,13 +139,16 @@ def has_matmul(dtype):
 
 
 def torch_errors(T, n, m, r, b, scale, x, A, B, S, y0, G, dx0, ref):
-    """Errors torch's eager BoRA makes in the inputs' dtype against the reference. Where torch
-    cannot multiply in that dtype (CPU dry run), float32 maths rounded once to it."""
+    """Errors torch's eager BoRA makes in the inputs' dtype against the reference (the
+    yardstick of the bf16/fp16 tolerances, so with float32 reductions: torch's reduced-precision
+    ones would loosen it). Where torch cannot multiply in that dtype (CPU dry run), float32
+    maths rounded once to it."""
     dtype = x.dtype
     work = dtype if has_matmul(dtype) else torch.float32
     xs, As, Bs, Ss = (t.detach().to(work).requires_grad_(True) for t in (x, A, B, S))
-    y = y0.to(work) + bc.eager_bora(xs, As, Bs, Ss, scale, b)
-    y.backward(G.to(work))
+    with target_device.full_precision_reductions():
+        y = y0.to(work) + bc.eager_bora(xs, As, Bs, Ss, scale, b)
+        y.backward(G.to(work))
     out = {"y": y, "dA": As.grad, "dB": Bs.grad, "dS": Ss.grad, "dx": dx0.to(work) + xs.grad}
     return {name: rel(t.detach().to(dtype), ref[name]) for name, t in out.items()}
 
@@ -137,10 +159,13 @@ def tolerance(dtype, name, terr):
     return 2.0 * max(terr[name], UNIT_ROUNDOFF[dtype] / 2)
 
 
-def run_case(lib, T, n, m, r, b, dtype, shift, variant, stream, gen):
+def shape_tag(T, n, m, r, b, dtype):
+    return f"T={T} n={n} m={m} r={r} b={b} {str(dtype)[6:]}"
+
+
+def run_case(lib, tag, T, n, m, r, b, dtype, shift, variant, stream, gen):
     """variant 0: all gradients, overwrite, U saved; 1: accumulate, U recomputed;
     2: only dx and dS, U recomputed; 3: only dB, U saved."""
-    tag = f"T={T} n={n} m={m} r={r} b={b} {str(dtype)[6:]} shift={shift} variant={variant}"
     dt = bc.TORCH_TO_BORA[dtype]
     scale = 0.75
 
@@ -167,8 +192,8 @@ def run_case(lib, T, n, m, r, b, dtype, shift, variant, stream, gen):
     with TARGET.on(stream):
         st = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, scale, gx.t, gA.t, gB.t, gS.t, gy.t,
                          None if variant == 2 else gU.t, wsv, fws, sp, flags)
+    check(st == 0, f"forward status {st} {lib.last_error()} {tag}")  # before a sync could raise torch's message
     stream.synchronize()
-    check(st == 0, f"forward status {st} {lib.last_error()} {tag}")
     e = rel(gy.t, ref["y"].reshape(-1))
     check(e < tolerance(dtype, "y", terr), f"forward y err={e:.3g} {tag}")
     if variant != 2:
@@ -197,8 +222,8 @@ def run_case(lib, T, n, m, r, b, dtype, shift, variant, stream, gen):
                           outs["dA"].t if want["dA"] else None, outs["dB"].t if want["dB"] else None,
                           outs["dS"].t if want["dS"] else None, gdx.t if want["dx"] else None,
                           wsv, bws, sp, (FLAG_ACCUMULATE if acc else 0) | flags)
-    stream.synchronize()
     check(st == 0, f"backward status {st} {lib.last_error()} {tag}")
+    stream.synchronize()
     for name in ("dA", "dB", "dS"):
         got = outs[name].t
         if want[name]:
@@ -217,8 +242,7 @@ def run_case(lib, T, n, m, r, b, dtype, shift, variant, stream, gen):
     check(all(g.guards_ok() for g in (gG, gdx, *outs.values())), f"backward guard zones {tag}")
 
 
-def run_determinism(lib, T, n, m, r, b, dtype, gen):
-    tag = f"determinism T={T} n={n} m={m} r={r} b={b} {str(dtype)[6:]}"
+def run_determinism(lib, tag, T, n, m, r, b, dtype, gen):
     dt = bc.TORCH_TO_BORA[dtype]
     x = torch.randn(T, n, generator=gen).to(TARGET.torch_device, dtype)
     A = (torch.randn(r, n, generator=gen) * 0.1).to(TARGET.torch_device, dtype)
@@ -236,12 +260,13 @@ def run_determinism(lib, T, n, m, r, b, dtype, gen):
         U = torch.empty(T * b * r, device=TARGET.torch_device)
         dA, dB, dS = torch.empty_like(A), torch.empty_like(B), torch.empty_like(S)
         dx = torch.zeros_like(x)
-        s1 = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, x, A, B, S, y, U, ws, ws.numel(), sp,
+        st = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, x, A, B, S, y, U, ws, ws.numel(), sp,
                          FLAG_DETERMINISTIC)
-        s2 = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, G, x, A, B, S, U, dA, dB, dS, dx, ws,
+        check(st == 0, f"{tag} forward status {st} {lib.last_error()}")
+        st = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, G, x, A, B, S, U, dA, dB, dS, dx, ws,
                           ws.numel(), sp, FLAG_DETERMINISTIC)
+        check(st == 0, f"{tag} backward status {st} {lib.last_error()}")
         TARGET.synchronize()
-        check(s1 == 0 and s2 == 0, f"{tag} status {s1} {s2} {lib.last_error()}")
         results.append([t.clone() for t in (y, U, dA, dB, dS, dx)])
     same = all(torch.equal(a.view(torch.uint8) if a.dtype != torch.float32 else a.view(torch.int32),
                            c.view(torch.uint8) if c.dtype != torch.float32 else c.view(torch.int32))
@@ -249,8 +274,7 @@ def run_determinism(lib, T, n, m, r, b, dtype, gen):
     check(same, f"{tag}: two runs differ bitwise")
 
 
-def run_delta(lib, n, m, r, b, dtype, shift, gen):
-    tag = f"delta n={n} m={m} r={r} b={b} {str(dtype)[6:]} shift={shift}"
+def run_delta(lib, tag, n, m, r, b, dtype, shift, gen):
     dt = bc.TORCH_TO_BORA[dtype]
     scale = 1.25
     A = (torch.rand(r, n, generator=gen) * 2 - 1).to(TARGET.torch_device, dtype)
@@ -272,12 +296,13 @@ def run_delta(lib, n, m, r, b, dtype, shift, gen):
         gA, gB, gS = (guarded_copy(t, shift) for t in (A, B, S))
         st = lib.delta(op, TARGET.bora_device, dt, n, m, r, b, scale, gA.t, gB.t, gS.t, gW.t,
                        TARGET.current_stream().cuda_stream, 0)
-        TARGET.synchronize()
         check(st == 0, f"{op} status {st} {lib.last_error()} {tag}")
+        TARGET.synchronize()
         tol = 1e-5
         if dtype != torch.float32:
             work = dtype if has_matmul(dtype) else torch.float32
-            dW = bc.eager_delta(A.to(work), B.to(work), S.to(work), scale, b)
+            with target_device.full_precision_reductions():
+                dW = bc.eager_delta(A.to(work), B.to(work), S.to(work), scale, b)
             torch_W = (dW if op == "delta" else W0.to(work) + sign * dW).to(dtype)
             tol = 2.0 * max(rel(torch_W, expect), UNIT_ROUNDOFF[dtype] / 2)
         e = rel(gW.t, expect.reshape(-1))
@@ -330,17 +355,32 @@ def run_bad_inputs(lib):
     check(fwd() == 0, f"valid call after bad inputs: {lib.last_error()}")
 
 
-def guarded(what, fn, *args):
-    """Runs one check; an exception counts as a failure and the remaining checks still run."""
+def guarded(tag, fn, *args):
+    """Runs one group of checks; an exception counts as a failure and the next group still
+    runs, unless there was a sticky CUDA error: then every later call would fail the same
+    way and flood the output, so the later groups are only counted."""
+    global fault, skipped, current
+    if fault:
+        skipped += 1
+        return
+    current = tag
     try:
         fn(*args)
+    except CudaFault as e:
+        fault = str(e)
     except Exception as e:  # noqa: BLE001 - report every kind of failure and go on
-        check(False, f"{what}: {type(e).__name__}: {e}")
+        what = f"{tag}: {type(e).__name__}: {e}"
+        fail(what)
+        if bc.is_sticky_cuda_error(what):
+            fault = what
+    if fault:
+        print("stopping after the sticky CUDA error above: the later cases are skipped", flush=True)
 
 
 def main():
     global TARGET
     args, TARGET = target_device.from_args(sys.argv[1:])
+    target_device.interrupt_on_sigterm()
     if len(args) != 1:
         print(__doc__)
         sys.exit(2)
@@ -352,36 +392,55 @@ def main():
         check(lib.lib.bora_cuda_compiled() == 1, "bora_cuda_compiled() == 1")
         check(lib.lib.bora_cuda_available() == 1, "bora_cuda_available() == 1")
         if failed:
+            print(f"  {lib.cuda_report()}")
+            print(f"  torch: CUDA {torch.version.cuda}, is_available()={torch.cuda.is_available()}")
             print(f"check_cuda: {passed} PASS, {failed} FAIL (no CUDA in the library or no GPU)")
             sys.exit(1)
-    print(f"device: {TARGET.describe()}")
+    sync = os.environ.get("BORA_CUDA_SYNC")
+    print(f"device: {TARGET.describe()}" + (f", BORA_CUDA_SYNC={sync}" if sync else ""))
+    interrupted = ""
+    try:
+        run_all(lib, gen)
+    except KeyboardInterrupt:  # a time limit: say where, then the counts so far
+        traceback.print_exc()
+        interrupted = f", interrupted in {current}"
+    after = f", {skipped} cases skipped after a sticky CUDA error" if fault else ""
+    print(f"check_cuda: {passed} PASS, {failed} FAIL{after}{interrupted} ({time.time() - t_start:.1f}s)")
+    sys.exit(0 if failed == 0 and not interrupted else 1)
+
+
+def run_all(lib, gen):
     shapes = [  # T, n, m, r, b: odd ones first
         (1, 8, 8, 1, 1), (1, 64, 32, 4, 2), (3, 12, 12, 4, 12), (7, 96, 40, 3, 4), (33, 130, 70, 5, 5),
         (100, 64, 128, 17, 2), (40, 48, 32, 33, 4), (9, 8, 8, 64, 8), (17, 4096, 64, 16, 1), (20, 30, 45, 2, 15),
         (256, 384, 384, 8, 4), (129, 512, 256, 16, 8), (300, 1024, 768, 16, 8), (64, 256, 256, 64, 16),
         (512, 768, 1024, 32, 4),
     ]
-    default = TARGET.default_stream()
-    side = TARGET.new_stream()
+    streams = {"default": TARGET.default_stream(), "side": TARGET.new_stream()}
+
+    def case(T, n, m, r, b, dtype, shift, variant, stream):
+        tag = f"case {shape_tag(T, n, m, r, b, dtype)} shift={shift} variant={variant} stream={stream}"
+        guarded(tag, run_case, lib, tag, T, n, m, r, b, dtype, shift, variant, streams[stream], gen)
+
     k = 0
     for dtype in (torch.float32, torch.bfloat16, torch.float16):
         t0 = time.time()
         for (T, n, m, r, b) in shapes:
             for shift in (0, 1):
-                guarded("case", run_case, lib, T, n, m, r, b, dtype, shift, k % 4, side if k % 2 else default, gen)
+                case(T, n, m, r, b, dtype, shift, k % 4, "side" if k % 2 else "default")
                 k += 1
-            guarded("delta", run_delta, lib, n, m, r, b, dtype, k % 2, gen)
+            tag = f"delta n={n} m={m} r={r} b={b} {str(dtype)[6:]} shift={k % 2}"
+            guarded(tag, run_delta, lib, tag, n, m, r, b, dtype, k % 2, gen)
         if not TARGET.is_cpu:
             # Large enough that each block walks several chunks (the software-pipelined loads).
-            guarded("case", run_case, lib, 8192, 1024, 512, 16, 2, dtype, 0, 0, default, gen)
-            guarded("case", run_case, lib, 2048, 4096, 4096, 16, 8, dtype, 0, 1, side, gen)
-        guarded("determinism", run_determinism, lib, 1000, 512, 384, 16, 8, dtype, gen)
-        guarded("determinism", run_determinism, lib, 333, 256, 256, 8, 1, dtype, gen)
+            case(8192, 1024, 512, 16, 2, dtype, 0, 0, "default")
+            case(2048, 4096, 4096, 16, 8, dtype, 0, 1, "side")
+        for dims in ((1000, 512, 384, 16, 8), (333, 256, 256, 8, 1)):
+            tag = f"determinism {shape_tag(*dims, dtype)}"
+            guarded(tag, run_determinism, lib, tag, *dims, dtype, gen)
         print(f"  {str(dtype)[6:]}: done in {time.time() - t0:.1f}s, {passed} PASS / {failed} FAIL so far",
               flush=True)
     guarded("bad inputs", run_bad_inputs, lib)
-    print(f"check_cuda: {passed} PASS, {failed} FAIL ({time.time() - t_start:.1f}s)")
-    sys.exit(0 if failed == 0 else 1)
 
 
 if __name__ == "__main__":

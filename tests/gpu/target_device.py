@@ -7,6 +7,7 @@ or a change of the C API shows up before a GPU is at hand (CTest runs it when a 
 with torch is found).
 """
 import contextlib
+import signal
 import time
 
 import torch
@@ -105,6 +106,51 @@ class _WallTimer:
 
     def stop(self):
         return (time.perf_counter() - self.begin) * 1e3
+
+
+def _has_flag(module, name):
+    """Whether a torch.backends flag exists in this torch (older ones raise AssertionError)."""
+    try:
+        getattr(module, name)
+        return True
+    except (AttributeError, AssertionError):
+        return False
+
+
+def disable_tf32():
+    """float32 matmuls and convolutions in IEEE float32 (no TF32), as our kernels compute."""
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    if _has_flag(matmul, "fp32_precision"):  # torch >= 2.9, where allow_tf32 is deprecated
+        matmul.fp32_precision = "ieee"
+        if _has_flag(cudnn, "fp32_precision"):
+            cudnn.fp32_precision = "ieee"
+    else:
+        matmul.allow_tf32 = False
+        cudnn.allow_tf32 = False
+
+
+@contextlib.contextmanager
+def full_precision_reductions():
+    """bf16/fp16 GEMMs whose split-K reductions stay in float32 (restored on exit)."""
+    matmul = torch.backends.cuda.matmul
+    names = [n for n in ("allow_bf16_reduced_precision_reduction", "allow_fp16_reduced_precision_reduction")
+             if _has_flag(matmul, n)]
+    saved = {n: getattr(matmul, n) for n in names}
+    try:
+        for n in names:
+            setattr(matmul, n, False)
+        yield
+    finally:
+        for n, value in saved.items():
+            setattr(matmul, n, value)
+
+
+def interrupt_on_sigterm():
+    """SIGTERM (a time limit's signal) as KeyboardInterrupt: the script prints where it was
+    and runs its finally blocks (bench_cuda.py prints its table)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def from_args(argv):

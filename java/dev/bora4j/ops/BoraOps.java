@@ -226,6 +226,18 @@ public final class BoraOps {
         return t.device().str().getString();
     }
 
+    /**
+     * Why this library cannot take CUDA tensors, or null if it can; a function of what the build
+     * (compiled) and the machine (available) give, so that both messages are testable anywhere.
+     */
+    static String cudaUnavailableReason(boolean compiled, boolean available) {
+        if (compiled && available) {
+            return null;
+        }
+        return "this BoRA library " + (compiled ? "finds no usable GPU or driver"
+                : "was built without CUDA (no nvcc at build time)");
+    }
+
     /** The common dtype, device and stream of one call's tensors, checked. */
     private static final class Call {
         final int dtype;
@@ -262,12 +274,11 @@ public final class BoraOps {
                 }
             }
             if (first.is_cuda()) {
-                if (BoraLibrary.bora_cuda_available() != 1) {
-                    throw new IllegalArgumentException("the tensors are on " + deviceName(first)
-                            + " but this BoRA library "
-                            + (BoraLibrary.bora_cuda_compiled() == 1 ? "finds no usable GPU or driver"
-                                    : "was built without CUDA (no nvcc at build time)")
-                            + ": move the tensors to the CPU or use a CUDA build");
+                String unavailable = cudaUnavailableReason(BoraLibrary.bora_cuda_compiled() == 1,
+                        BoraLibrary.bora_cuda_available() == 1);
+                if (unavailable != null) {
+                    throw new IllegalArgumentException("the tensors are on " + deviceName(first) + " but "
+                            + unavailable + ": move the tensors to the CPU or use a CUDA build");
                 }
                 if (dtype == BORA_DTYPE_F64) {
                     throw new IllegalArgumentException("float64 is CPU-only in the BoRA kernels: use float32,"

@@ -2,6 +2,7 @@ package dev.bora4j.ops;
 
 import static dev.bora4j.TorchTesting.options;
 import static dev.bora4j.TorchTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,6 +95,17 @@ class BoraOpsErrorsTest {
                 new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta"))), new org.bytedeco.pytorch.MemoryFormatOptional());
         expect(IllegalArgumentException.class, "all tensors must be on one device", () -> BoraOps.forward(meta, a(),
                 b(), s(), y(), null, 1));
+    }
+
+    @Test
+    void cudaTensorsOnALibraryThatCannotTakeThemSayWhy() {
+        assertEquals(null, BoraOps.cudaUnavailableReason(true, true));
+        assertTrue(BoraOps.cudaUnavailableReason(false, false).contains("built without CUDA"));
+        assertTrue(BoraOps.cudaUnavailableReason(true, false).contains("no usable GPU or driver"));
+        // This machine's library: CUDA compiled in when nvcc was found, no GPU here to use it.
+        String here = BoraOps.cudaUnavailableReason(BoraLibrary.bora_cuda_compiled() == 1,
+                BoraLibrary.bora_cuda_available() == 1);
+        assertEquals(BoraLibrary.bora_cuda_available() == 1, here == null, String.valueOf(here));
     }
 
     @Test
