@@ -65,7 +65,8 @@ int check_device(int device) {
     if (!cuda::available())
         return fail(BORA_ERR_NO_CUDA,
                     "BORA_DEVICE_CUDA requested, but no usable CUDA device was found (no GPU, or the "
-                    "driver is missing or too old); use BORA_DEVICE_CPU");
+                    "driver is missing or too old: %s); use BORA_DEVICE_CPU",
+                    cuda::unavailable_reason());
     return BORA_OK;
 }
 

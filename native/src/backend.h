@@ -81,6 +81,7 @@ int num_threads();
 namespace cuda {
 bool compiled();   // false in a build without nvcc
 bool available();  // compiled() and a usable device; never throws, never aborts
+const char* unavailable_reason();  // why available() is false ("" when it is true)
 int64_t forward_workspace_bytes(const Problem& p);
 int64_t backward_workspace_bytes(const Problem& p);
 int forward(const Problem& p, const ForwardArgs& a);

@@ -16,6 +16,7 @@ int not_built() {
 
 bool compiled() { return false; }
 bool available() { return false; }
+const char* unavailable_reason() { return "built without CUDA"; }
 int64_t forward_workspace_bytes(const Problem&) { return 0; }
 int64_t backward_workspace_bytes(const Problem&) { return 0; }
 int forward(const Problem&, const ForwardArgs&) { return not_built(); }

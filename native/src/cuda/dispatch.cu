@@ -8,6 +8,7 @@
 // valid here. Nothing here synchronises: kernels run in order on the caller's stream
 // (unless BORA_CUDA_SYNC is set, see finish()).
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,20 +20,40 @@ namespace cuda {
 
 bool compiled() { return true; }
 
-bool available() {
-    // Probed once: without a driver cudaGetDeviceCount fails (cudaErrorInsufficientDriver
-    // or cudaErrorNoDevice); clear that error so it does not leak into later calls.
-    static const bool usable = [] {
+namespace {
+
+// The one probe of the machine: without a driver, or with one older than this runtime,
+// cudaGetDeviceCount fails (cudaErrorNoDevice, cudaErrorInsufficientDriver); that error is
+// cleared so it does not leak into later calls, and kept as the reason for messages.
+struct Probe {
+    bool usable = false;
+    char reason[192] = "";
+};
+
+const Probe& probe() {
+    static const Probe result = [] {
+        Probe p;
         int count = 0;
         const cudaError_t e = cudaGetDeviceCount(&count);
         if (e != cudaSuccess) {
             cudaGetLastError();
-            return false;
+            std::snprintf(p.reason, sizeof p.reason, "cudaGetDeviceCount: %s (%s)", cudaGetErrorName(e),
+                          cudaGetErrorString(e));
+        } else if (count == 0) {
+            std::snprintf(p.reason, sizeof p.reason, "cudaGetDeviceCount found no device");
+        } else {
+            p.usable = true;
         }
-        return count > 0;
+        return p;
     }();
-    return usable;
+    return result;
 }
+
+}  // namespace
+
+bool available() { return probe().usable; }
+
+const char* unavailable_reason() { return probe().reason; }
 
 namespace {
 
@@ -130,7 +151,7 @@ private:
 
 int preflight(const Problem& p, const char* what) {
     if (!available()) {
-        set_last_error("%s: no usable CUDA device or driver", what);
+        set_last_error("%s: no usable CUDA device or driver: %s", what, unavailable_reason());
         return BORA_ERR_NO_CUDA;
     }
     if (element_size(p.dtype) == 0) {
