@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The flags a run folder was started with ({@code run_flags.json}). A run continued from its
@@ -30,6 +31,12 @@ final class RunFlags {
      * folder that does not record one of these ran with this value.
      */
     static final Map<String, String> BEFORE_RECORDED = Map.of("--padded-batches", "true", "--attention", "eager");
+
+    /**
+     * Flags that earlier runs recorded but that do not change what a run trains (a resume is
+     * exact whatever the checkpoint interval): ignored in the comparison.
+     */
+    static final Set<String> NO_LONGER_RECORDED = Set.of("--checkpoint-every");
 
     private RunFlags() {
     }
@@ -57,7 +64,7 @@ final class RunFlags {
             }
         }
         for (String key : recorded.keySet()) {
-            if (!flags.containsKey(key)) {
+            if (!flags.containsKey(key) && !NO_LONGER_RECORDED.contains(key)) {
                 differences.add(key + " " + recorded.get(key) + " (unknown to this version)");
             }
         }

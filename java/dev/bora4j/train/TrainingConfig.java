@@ -41,7 +41,8 @@ public final class TrainingConfig {
     public int patience = 2;
     /** Evaluate on dev every this many optimizer steps (0: once per epoch). */
     public int evalEvery = 100;
-    public int checkpointEvery = 200;
+    /** Write a checkpoint every this many steps (and at the end); where a killed run resumes from. */
+    public int checkpointEvery = 50;
     public int maxLength = 64;
     /** Batch sentences of similar length together (less padding, faster steps); see {@link LengthGroupedOrder}. */
     public boolean groupByLength = false;
@@ -150,7 +151,6 @@ public final class TrainingConfig {
         f.put("--clip", Double.toString(clipNorm));
         f.put("--patience", Integer.toString(patience));
         f.put("--eval-every", Integer.toString(evalEvery));
-        f.put("--checkpoint-every", Integer.toString(checkpointEvery));
         f.put("--max-length", Integer.toString(maxLength));
         f.put("--group-by-length", Boolean.toString(groupByLength));
         f.put("--padded-batches", Boolean.toString(paddedBatches));

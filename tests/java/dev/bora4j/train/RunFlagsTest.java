@@ -23,7 +23,7 @@ class RunFlagsTest {
 
     /** Fields that say where or how a run executes, not what it trains. */
     private static final Set<String> NOT_RUN_DEFINING = Set.of("output", "resume", "progressBar", "threads", "device",
-            "evalBatchSize");
+            "evalBatchSize", "checkpointEvery");
 
     @Test
     void everyTrainingSettingIsRecorded() throws Exception {
@@ -81,6 +81,21 @@ class RunFlagsTest {
         assertTrue(e.getMessage().contains("--lr 0.001 (now 5.0E-4)"), e.getMessage());
         assertTrue(e.getMessage().contains("--seed 42 (now 7)"), e.getMessage());
         assertTrue(e.getMessage().contains("choose another --output"), e.getMessage());
+    }
+
+    @Test
+    void theCheckpointIntervalMayChangeOnResume(@TempDir Path dir) throws IOException {
+        // It decides only where a killed run can resume from; folders that recorded it still resume.
+        Path file = dir.resolve(RunFlags.FILE);
+        Map<String, String> old = new java.util.LinkedHashMap<>(new TrainingConfig().runDefiningFlags());
+        old.put("--checkpoint-every", "200");
+        RunFlags.write(file, old);
+        TrainingConfig now = new TrainingConfig();
+        now.checkpointEvery = 10;
+        assertDoesNotThrow(() -> RunFlags.requireSame(file, now.runDefiningFlags(), dir));
+        old.put("--unknown-flag", "1"); // other unknown flags are still differences
+        RunFlags.write(file, old);
+        assertThrows(IllegalArgumentException.class, () -> RunFlags.requireSame(file, now.runDefiningFlags(), dir));
     }
 
     @Test
