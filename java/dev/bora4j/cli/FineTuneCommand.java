@@ -54,7 +54,7 @@ public final class FineTuneCommand implements Callable<Integer> {
     int batch = d.batchSize;
     @Option(names = "--warmup", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
     double warmup = d.warmupFraction;
-    @Option(names = "--decay", description = "Learning-rate decay after warmup: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--decay", description = "Learning-rate decay after warmup: constant, linear or cosine, any case (default: ${DEFAULT-VALUE}).")
     LearningRateSchedule.Decay decay = d.decay;
     @Option(names = "--clip", description = "Gradient clipping: max global L2 norm (default: ${DEFAULT-VALUE}).")
     double clip = d.clipNorm;
