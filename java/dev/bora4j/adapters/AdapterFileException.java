@@ -5,8 +5,8 @@ import java.io.IOException;
 /**
  * An adapter folder that cannot be loaded: a missing or ill-formed {@code adapter_config.json}, a
  * field of the wrong type or out of range, or {@code adapter_model.safetensors} tensors that do
- * not fit the config or the model (missing or unexpected keys, wrong shape or dtype). The message
- * names the file, the field or tensor, and what was expected.
+ * not fit the config or the model (missing or unexpected keys, wrong shape or dtype) or hold NaN or
+ * Inf. The message names the file, the field or tensor, and what was expected.
  */
 public class AdapterFileException extends IOException {
 

@@ -20,6 +20,7 @@ import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Saves and loads bora4j adapters as a PEFT-style folder: {@code adapter_config.json}
@@ -69,8 +70,8 @@ public final class BoraAdapterFiles {
      * adapters yet) and copies the saved tensors in. Everything is checked before the model is
      * changed: a file that does not fit leaves the model as it was.
      *
-     * @throws AdapterFileException for a bad config, or tensors that do not fit the model (the
-     *     message names the module, the tensor and both shapes)
+     * @throws AdapterFileException for a bad config, tensors that do not fit the model (the
+     *     message names the module, the tensor and both shapes), or adapter tensors holding NaN or Inf
      */
     public static LoadedAdapter load(Path dir, Module model, Backend backend) throws IOException {
         if (model == null || backend == null) {
@@ -101,16 +102,23 @@ public final class BoraAdapterFiles {
                     + "; the adapter was saved for another model");
         }
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        Map<String, Tensor> values;
+        Map<String, Tensor> extras;
         try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
             List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
-            Map<String, Tensor> extras = readExtras(reader, extraNames);
+            values = readFinite(reader, weights, expected.byKey().keySet());
+            extras = readExtras(reader, extraNames);
+        }
+        try {
             BoraAdapters adapters = BoraInjector.inject(model, config);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
                 throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
                         + " differ from the modules checked " + targets);
             }
-            copyInto(reader, adapters, cfg.mode());
+            copyInto(values, adapters, cfg.mode());
             return new LoadedAdapter(cfg, adapters, extras);
+        } finally {
+            values.values().forEach(Tensor::close);
         }
     }
 
@@ -142,11 +150,18 @@ public final class BoraAdapterFiles {
                     config.mode(), a.loraA().scalar_type());
         }
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        Map<String, Tensor> values;
+        Map<String, Tensor> extras;
         try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
             List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
-            Map<String, Tensor> extras = readExtras(reader, extraNames);
-            copyInto(reader, adapters, config.mode());
+            values = readFinite(reader, weights, expected.byKey().keySet());
+            extras = readExtras(reader, extraNames);
+        }
+        try {
+            copyInto(values, adapters, config.mode());
             return extras;
+        } finally {
+            values.values().forEach(Tensor::close);
         }
     }
 
@@ -209,25 +224,52 @@ public final class BoraAdapterFiles {
         return extras;
     }
 
-    private static void copyInto(SafetensorsReader reader, BoraAdapters adapters, Mode mode) throws IOException {
-        try (NoGradGuard ng = new NoGradGuard()) {
-            for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
-                BoraAdapter a = e.getValue();
-                copy(reader, AdapterKeys.loraA(e.getKey()), a.loraA());
-                copy(reader, AdapterKeys.loraB(e.getKey()), a.loraB());
-                if (mode == Mode.BORA) {
-                    copy(reader, AdapterKeys.sigma(e.getKey()), a.sigmaParameter());
-                }
+    /**
+     * Reads the adapter tensors, refusing NaN or Inf: all of them are read and checked before any
+     * is copied, so a bad file changes neither the model nor attached adapters.
+     */
+    private static Map<String, Tensor> readFinite(SafetensorsReader reader, Path file, Iterable<String> keys)
+            throws IOException {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try {
+            for (String key : keys) {
+                Tensor t = SafetensorsTorch.read(reader, key);
+                out.put(key, t);
+                requireFinite(file, key, t);
+            }
+            return out;
+        } catch (IOException | RuntimeException e) {
+            out.values().forEach(Tensor::close);
+            throw e;
+        }
+    }
+
+    /**
+     * Refuses a loaded tensor holding NaN or Inf (a diverged run or a damaged file); it would
+     * otherwise load silently and make every output NaN.
+     */
+    public static void requireFinite(Path file, String key, Tensor t) throws AdapterFileException {
+        if (!torch.is_floating_point(t)) {
+            return;
+        }
+        try (Tensor finite = torch.isfinite(t); Tensor all = finite.all()) {
+            if (!all.item_bool()) {
+                throw new AdapterFileException(file + ": tensor " + key + " holds NaN or Inf values; the adapter"
+                        + " was saved from a diverged run or the file is damaged: use another adapter or retrain");
             }
         }
     }
 
-    private static void copy(SafetensorsReader reader, String key, Tensor dst) throws IOException {
-        Tensor src = SafetensorsTorch.read(reader, key);
-        try {
-            dst.copy_(src);
-        } finally {
-            src.close();
+    private static void copyInto(Map<String, Tensor> values, BoraAdapters adapters, Mode mode) {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
+                BoraAdapter a = e.getValue();
+                a.loraA().copy_(values.get(AdapterKeys.loraA(e.getKey())));
+                a.loraB().copy_(values.get(AdapterKeys.loraB(e.getKey())));
+                if (mode == Mode.BORA) {
+                    a.sigmaParameter().copy_(values.get(AdapterKeys.sigma(e.getKey())));
+                }
+            }
         }
     }
 

@@ -31,7 +31,7 @@ final class StrictJson {
             if (in.peek() != JsonToken.BEGIN_OBJECT) {
                 throw new AdapterFileException(file + ": expected a JSON object, found " + in.peek());
             }
-            JsonObject obj = read(in, file, 0).getAsJsonObject();
+            JsonObject obj = read(in, file, 0, null).getAsJsonObject();
             if (in.peek() != JsonToken.END_DOCUMENT) {
                 throw new AdapterFileException(file + ": unexpected content after the JSON object");
             }
@@ -43,7 +43,8 @@ final class StrictJson {
         }
     }
 
-    private static JsonElement read(JsonReader in, Path file, int depth) throws IOException {
+    /** Reads one value; {@code field} is the key it (or the array holding it) sits under, for messages. */
+    private static JsonElement read(JsonReader in, Path file, int depth, String field) throws IOException {
         if (depth > MAX_DEPTH) {
             throw new AdapterFileException(file + ": JSON nested deeper than " + MAX_DEPTH + " levels");
         }
@@ -56,7 +57,7 @@ final class StrictJson {
                     if (obj.has(key)) {
                         throw new AdapterFileException(file + ": field \"" + key + "\" appears twice");
                     }
-                    obj.add(key, read(in, file, depth + 1));
+                    obj.add(key, read(in, file, depth + 1, key));
                 }
                 in.endObject();
                 return obj;
@@ -65,7 +66,7 @@ final class StrictJson {
                 JsonArray arr = new JsonArray();
                 in.beginArray();
                 while (in.hasNext()) {
-                    arr.add(read(in, file, depth + 1));
+                    arr.add(read(in, file, depth + 1, field));
                 }
                 in.endArray();
                 return arr;
@@ -73,7 +74,7 @@ final class StrictJson {
             case STRING:
                 return new JsonPrimitive(in.nextString());
             case NUMBER:
-                return new JsonPrimitive(new BigDecimal(in.nextString()));
+                return number(in.nextString(), file, field);
             case BOOLEAN:
                 return new JsonPrimitive(in.nextBoolean());
             case NULL:
@@ -81,6 +82,17 @@ final class StrictJson {
                 return JsonNull.INSTANCE;
             default:
                 throw new AdapterFileException(file + ": unexpected JSON token " + in.peek());
+        }
+    }
+
+    private static JsonPrimitive number(String literal, Path file, String field) throws AdapterFileException {
+        try {
+            return new JsonPrimitive(new BigDecimal(literal));
+        } catch (NumberFormatException e) {
+            // valid JSON, but an exponent beyond what any number (BigDecimal included) can hold
+            String shown = literal.length() > 40 ? literal.substring(0, 40) + "..." : literal;
+            throw new AdapterFileException(file + ": " + (field == null ? "a number" : "field \"" + field + "\"")
+                    + " is " + shown + ", a number out of any usable range; write a number of ordinary size", e);
         }
     }
 }

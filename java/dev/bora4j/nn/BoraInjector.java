@@ -79,15 +79,18 @@ public final class BoraInjector {
                     + config.targetModules() + (config.targetRegex() != null ? " / regex " + config.targetRegex() : "")
                     + "; module names are " + abbreviate(names));
         }
+        // Every adapter is built before the model changes: one that cannot be (a KronA factor that
+        // does not divide, no memory) leaves the model as it was, so the call can be retried.
+        Map<String, TrainableAdapter> adapters = new LinkedHashMap<>();
+        for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
+            adapters.put(e.getKey(), newAdapter(e.getValue(), config));
+        }
         TensorVector all = model.parameters(); // keep the vector alive while using its elements
         for (Tensor p : all.get()) {
             p.requires_grad_(false);
         }
-        Map<String, TrainableAdapter> adapters = new LinkedHashMap<>();
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
-            TrainableAdapter adapter = newAdapter(e.getValue(), config);
-            e.getValue().setAdapter(adapter); // registered as a child module: the model holds it strongly too
-            adapters.put(e.getKey(), adapter);
+            e.getValue().setAdapter(adapters.get(e.getKey())); // a child module: the model holds it strongly too
         }
         return new BoraAdapters(adapters, targets.values());
     }

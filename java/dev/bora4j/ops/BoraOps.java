@@ -309,7 +309,12 @@ public final class BoraOps {
             if (grad == null) {
                 return;
             }
-            if (grad.numel() != like.numel()) {
+            // Weight gradients must match exactly (a transposed dA has the right size but the wrong
+            // layout); dx may be any view of x's rows (e.g. 2-D for a 3-D x).
+            boolean fits = name.equals("dx")
+                    ? grad.numel() == like.numel() && grad.dim() >= 1 && grad.size(-1) == like.size(-1)
+                    : java.util.Arrays.equals(BoraShape.shape(grad), BoraShape.shape(like));
+            if (!fits) {
                 throw new IllegalArgumentException(name + " must have the shape " + BoraShape.sizes(like) + ", got "
                         + BoraShape.sizes(grad));
             }

@@ -1,9 +1,13 @@
 package dev.bora4j.train;
 
+import dev.bora4j.adapters.AdapterFileException;
+import dev.bora4j.adapters.AdapterKeys;
 import dev.bora4j.adapters.BoraAdapterFiles;
 import dev.bora4j.adapters.LoadedAdapter;
 import dev.bora4j.data.LabeledSentence;
 import dev.bora4j.data.Split;
+import dev.bora4j.io.SafetensorsDtype;
+import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.models.minilm.EncoderMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -19,6 +23,9 @@ import java.util.Map;
 /** Loads a trained adapter folder (with its classification head) onto MiniLM and evaluates it. */
 public final class AdapterEvaluation {
 
+    /** The head's tensors as adapter folders store them (modules_to_save "classifier"). */
+    private static final List<String> HEAD = List.of("classifier.weight", "classifier.bias");
+
     private AdapterEvaluation() {
     }
 
@@ -29,12 +36,24 @@ public final class AdapterEvaluation {
         return model;
     }
 
-    /** Attaches the adapter folder's adapters to {@code model} and loads its head into the model's head. */
-    static LoadedAdapter loadOnto(Path adapterDir, SentenceClassifier model) throws IOException {
+    /**
+     * Attaches the adapter folder's adapters to {@code model} and loads its head into the model's
+     * head. The folder's extra tensors must be exactly the head's: any other would be ignored here
+     * and passed on by 'bora4j merge --lora' unchecked. A head refused here leaves the adapters
+     * attached: discard the model.
+     */
+    public static LoadedAdapter loadOnto(Path adapterDir, SentenceClassifier model) throws IOException {
         LoadedAdapter loaded = BoraAdapterFiles.load(adapterDir, model);
         Map<String, Tensor> extra = loaded.extraTensors();
-        copyHead(adapterDir, extra, "classifier.weight", model.head().weight());
-        copyHead(adapterDir, extra, "classifier.bias", model.head().bias());
+        Path weights = adapterDir.resolve(BoraAdapterFiles.WEIGHTS_FILE_NAME);
+        List<String> unknown = extra.keySet().stream().filter(n -> !HEAD.contains(n)).toList();
+        if (!unknown.isEmpty()) {
+            throw new AdapterFileException(weights + ": extra tensor(s) " + unknown.stream().map(AdapterKeys::extra)
+                    .toList() + " are not part of the classifier, whose head is " + HEAD + "; remove them from the"
+                    + " file (and modules_to_save) or use the folder written by 'bora4j finetune'");
+        }
+        copyHead(adapterDir, weights, extra, HEAD.get(0), model.head().weight());
+        copyHead(adapterDir, weights, extra, HEAD.get(1), model.head().bias());
         return loaded;
     }
 
@@ -76,7 +95,8 @@ public final class AdapterEvaluation {
         }
     }
 
-    private static void copyHead(Path dir, Map<String, Tensor> extra, String name, Tensor target) throws IOException {
+    private static void copyHead(Path dir, Path weights, Map<String, Tensor> extra, String name, Tensor target)
+            throws IOException {
         Tensor source = extra.get(name);
         if (source == null) {
             throw new IOException("adapter folder " + dir + " has no '" + name + "': it holds no classification head"
@@ -86,8 +106,18 @@ public final class AdapterEvaluation {
             throw new IOException("'" + name + "' in " + dir + " has shape " + Arrays.toString(source.sizes().vec().get())
                     + ", the classifier needs " + Arrays.toString(target.sizes().vec().get()));
         }
+        // the adapter tensors' rule: the file's dtype is the model's (an integer or bool head
+        // would otherwise be converted into meaningless weights)
+        SafetensorsDtype inFile = SafetensorsTorch.dtypeOf(source.scalar_type());
+        SafetensorsDtype needed = SafetensorsTorch.dtypeOf(target.scalar_type());
+        if (inFile != needed) {
+            throw new AdapterFileException(weights + ": tensor " + AdapterKeys.extra(name) + " is " + inFile
+                    + " in the file but the classifier's weights are " + needed
+                    + "; convert the file so that the dtypes agree");
+        }
+        BoraAdapterFiles.requireFinite(weights, AdapterKeys.extra(name), source);
         try (NoGradGuard g = new NoGradGuard()) {
-            target.copy_(source.to(target.scalar_type()));
+            target.copy_(source);
         }
     }
 }

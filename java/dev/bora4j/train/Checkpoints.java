@@ -1,5 +1,6 @@
 package dev.bora4j.train;
 
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
@@ -12,6 +13,7 @@ import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -107,10 +109,12 @@ public final class Checkpoints {
         }
         Path folder = dir.resolve(name);
         JsonObject state = readState(folder.resolve(STATE));
+        long step = step(state, folder.resolve(STATE), Long.parseLong(name.substring(PREFIX.length())));
         loadTensors(folder.resolve(TENSORS), trainable);
         Path optimizerFile = folder.resolve(OPTIMIZER);
         if (!Files.isRegularFile(optimizerFile)) {
-            throw new IOException("checkpoint " + folder + " has no " + OPTIMIZER);
+            throw new IOException("checkpoint " + folder + " has no " + OPTIMIZER + "; delete " + dir
+                    + " to start over");
         }
         try {
             InputArchive archive = new InputArchive();
@@ -118,25 +122,57 @@ public final class Checkpoints {
             optimizer.load(archive);
             archive.close();
         } catch (RuntimeException e) {
-            throw new IOException("cannot load optimizer state " + optimizerFile + ": " + e.getMessage(), e);
+            // torch's message goes on with its C++ stack; its first line says what went wrong
+            String what = String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip();
+            throw new IOException("cannot load optimizer state " + optimizerFile + ": " + what + "; delete " + dir
+                    + " to start over", e);
         }
-        long step = state.get("step").getAsLong();
         return Optional.of(new Loaded(step, state));
     }
 
-    private static JsonObject readState(Path file) throws IOException {
+    private JsonObject readState(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
-            throw new IOException("checkpoint file " + file + " is missing");
+            throw new IOException("checkpoint file " + file + " is missing; delete " + dir + " to start over");
         }
         try {
             JsonObject state = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
-            if (!state.has("step") || !state.get("step").isJsonPrimitive()) {
-                throw new IOException("checkpoint file " + file + " has no step");
+            if (!state.has("step")) {
+                throw new IOException("checkpoint file " + file + " has no step; delete " + dir + " to start over");
             }
             return state;
         } catch (JsonParseException | IllegalStateException e) {
-            throw new IOException("checkpoint file " + file + " is not a JSON object: " + e.getMessage(), e);
+            throw new IOException("checkpoint file " + file + " is not a JSON object: " + e.getMessage() + "; delete "
+                    + dir + " to start over", e);
         }
+    }
+
+    /** The state's "step": a whole number >= 0, and the one in its folder's name (save writes both). */
+    private long step(JsonObject state, Path file, long folderStep) throws IOException {
+        JsonElement e = state.get("step");
+        String problem;
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            problem = "is " + e + ", not a number";
+        } else {
+            BigDecimal v;
+            try {
+                v = e.getAsBigDecimal();
+            } catch (NumberFormatException notANumber) {
+                v = null;
+            }
+            if (v == null) {
+                problem = "is " + e + ", a number out of any usable range";
+            } else if (v.signum() != 0 && v.stripTrailingZeros().scale() > 0) {
+                problem = "is " + e + ", not an integer";
+            } else if (v.signum() < 0 || v.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+                problem = "is " + e + ", expected an integer in [0, " + Long.MAX_VALUE + "]";
+            } else if (v.longValueExact() != folderStep) {
+                problem = "is " + e + " but the checkpoint folder is " + PREFIX + folderStep;
+            } else {
+                return folderStep;
+            }
+        }
+        throw new IOException("checkpoint file " + file + " has a corrupt 'step': it " + problem + "; delete " + dir
+                + " to start over");
     }
 
     /** Copies the tensors of a safetensors file into {@code trainable}, checking names, shapes and dtypes. */

@@ -12,6 +12,7 @@ import dev.bora4j.nn.BoraInjector;
 import dev.bora4j.ops.BoraOps;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -38,6 +39,9 @@ public final class FineTuning {
     private final PrintStream out;
     /** Steps whose loss is replaced by NaN: lets tests drive the non-finite guard through the real loop. */
     java.util.function.LongPredicate poisonLossAt = step -> false;
+
+    /** Steps whose update is made NaN: lets tests drive the update check through the real loop. */
+    java.util.function.LongPredicate poisonUpdateAt = step -> false;
 
     public FineTuning(TrainingConfig cfg, PrintStream out) {
         cfg.validate();
@@ -87,7 +91,7 @@ public final class FineTuning {
 
         OptimizerGroups groups = new OptimizerGroups(trainable, cfg);
         AdamW optimizer = groups.optimizer();
-        int stepsPerEpoch = (train.size() + cfg.batchSize - 1) / cfg.batchSize;
+        int stepsPerEpoch = (int) ((train.size() + (long) cfg.batchSize - 1) / cfg.batchSize);
         long totalSteps = (long) stepsPerEpoch * cfg.epochs;
         if (cfg.maxSteps > 0) {
             totalSteps = Math.min(totalSteps, cfg.maxSteps);
@@ -192,12 +196,15 @@ public final class FineTuning {
     private Optional<Checkpoints.Loaded> resumeOrStart(RunFolder files, Checkpoints checkpoints,
                                                        Map<String, Tensor> trainable, AdamW optimizer)
             throws IOException {
-        if (!cfg.resume && Files.exists(files.checkpoints)) {
-            throw new IllegalArgumentException("output folder " + cfg.output + " already holds a run; pass --resume"
-                    + " to continue it or choose another --output");
+        // A folder with run flags but no checkpoint (deleted, or killed before the first one) still
+        // holds that run's results: only the same run may start over in it.
+        boolean earlierRun = Files.exists(files.checkpoints) || Files.exists(files.runFlags);
+        if (!cfg.resume && earlierRun) {
+            throw new IllegalArgumentException("output folder " + cfg.output + " already holds a run; leave out"
+                    + " --no-resume to continue it or choose another --output");
         }
         Map<String, String> runFlags = cfg.runDefiningFlags();
-        if (cfg.resume && checkpoints.exists()) {
+        if (earlierRun) {
             RunFlags.requireSame(files.runFlags, runFlags, cfg.output);
         }
         Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
@@ -313,7 +320,17 @@ public final class FineTuning {
             boolean ok = guard.check(step + 1, lossValue, norm);
             if (ok) {
                 groups.setLearningRates(optimizer, schedule.factor(step));
+                ParameterSnapshot before = new ParameterSnapshot(groups.all);
                 optimizer.step();
+                if (poisonUpdateAt.test(step + 1)) {
+                    try (NoGradGuard ng = new NoGradGuard()) {
+                        groups.all.get(0).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
+                    }
+                }
+                ok = guard.checkUpdate(step + 1, before.currentValuesFinite());
+                if (!ok) {
+                    before.restore(); // AdamW's moments keep this step's (finite) gradient
+                }
             }
             optimizer.zero_grad();
             return new StepOutcome(lossValue, norm, ok);

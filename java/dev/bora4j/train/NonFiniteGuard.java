@@ -3,9 +3,9 @@ package dev.bora4j.train;
 import java.io.PrintStream;
 
 /**
- * Detects NaN or Inf in a training step (the loss or the gradient norm) so that the step is
- * skipped instead of trained on. Too many consecutive bad steps mean the run has diverged:
- * the guard then throws instead of silently skipping forever.
+ * Detects NaN or Inf in a training step (the loss, the gradient norm, or the parameters after
+ * the update) so that the step is skipped or undone instead of trained on. Too many consecutive
+ * bad steps mean the run has diverged: the guard then throws instead of silently skipping forever.
  */
 public final class NonFiniteGuard {
 
@@ -33,17 +33,34 @@ public final class NonFiniteGuard {
             consecutive = 0;
             return true;
         }
+        String what = !Double.isFinite(loss) ? "loss = " + loss : "gradient norm = " + gradNorm;
+        return reject(step, what + " (non-finite); gradients discarded", Double.isFinite(loss) ? "a non-finite gradient"
+                : "a non-finite loss", "Lower the learning rate or check the data.");
+    }
+
+    /**
+     * Returns true when the parameters are finite after the step's update. Otherwise reports and
+     * counts the step (the caller must restore the parameters) and returns false.
+     *
+     * @throws IllegalStateException after {@code maxConsecutive} bad steps in a row
+     */
+    public boolean checkUpdate(long step, boolean parametersFinite) {
+        if (parametersFinite) {
+            return true;
+        }
+        return reject(step, "the update made parameters NaN or Inf; it was undone",
+                "updates that made the parameters non-finite", "Lower the learning rates or the weight decay.");
+    }
+
+    private boolean reject(long step, String report, String cause, String advice) {
         consecutive++;
         skipped++;
-        String what = !Double.isFinite(loss) ? "loss = " + loss : "gradient norm = " + gradNorm;
         if (out != null) {
-            out.printf("%nstep %d skipped: %s (non-finite); gradients discarded (%d skipped so far)%n",
-                    step, what, skipped);
+            out.printf("%nstep %d skipped: %s (%d skipped so far)%n", step, report, skipped);
         }
         if (consecutive >= maxConsecutive) {
-            throw new IllegalStateException(consecutive + " consecutive training steps had a non-finite "
-                    + (Double.isFinite(loss) ? "gradient" : "loss")
-                    + ": the run has diverged. Lower the learning rate or check the data.");
+            throw new IllegalStateException(consecutive + " consecutive training steps had " + cause
+                    + ": the run has diverged. " + advice);
         }
         return false;
     }

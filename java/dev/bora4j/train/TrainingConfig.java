@@ -67,6 +67,8 @@ public final class TrainingConfig {
     public String trainOnly = "all";
     public String device = "cpu";
     public int threads = 0;
+    /** The most torch threads a run may ask for (thousands of threads would exhaust the machine). */
+    public static final int MAX_THREADS = 256;
     public String dataset = "acceptability";
     public Path output = Path.of("runs", "default");
     public boolean resume = true;
@@ -85,12 +87,13 @@ public final class TrainingConfig {
         require(sigmas.contains(sigma), "--sigma must be one of " + sigmas + ", got '" + sigma + "'");
         require(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1), got " + dropout);
         require(!targets.isEmpty(), "--targets must name at least one module pattern");
-        require(learningRate > 0 && Double.isFinite(learningRate), "--lr must be > 0, got " + learningRate);
-        require(sigmaLearningRate == null || (sigmaLearningRate > 0 && Double.isFinite(sigmaLearningRate)),
-                "--sigma-lr must be > 0, got " + sigmaLearningRate);
-        require(headLearningRate > 0 && Double.isFinite(headLearningRate),
-                "--head-lr must be > 0, got " + headLearningRate);
-        require(weightDecay >= 0, "--weight-decay must be >= 0, got " + weightDecay);
+        require(learningRate > 0 && fitsFloat32(learningRate), "--lr must be > 0 (and a float32), got " + learningRate);
+        require(sigmaLearningRate == null || (sigmaLearningRate > 0 && fitsFloat32(sigmaLearningRate)),
+                "--sigma-lr must be > 0 (and a float32), got " + sigmaLearningRate);
+        require(headLearningRate > 0 && fitsFloat32(headLearningRate),
+                "--head-lr must be > 0 (and a float32), got " + headLearningRate);
+        require(weightDecay >= 0 && fitsFloat32(weightDecay), "--weight-decay must be a finite number >= 0, got "
+                + weightDecay);
         require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
         require(batchSize >= 1, "--batch must be >= 1, got " + batchSize);
         require(evalBatchSize >= 1, "--eval-batch must be >= 1, got " + evalBatchSize);
@@ -114,7 +117,8 @@ public final class TrainingConfig {
         require(!trainOnly.equals("sigma") || initFrom != null,
                 "--train-only sigma trains Sigma on top of fixed A and B: give the trained LoRA with --init-from");
         require(device.equals("cpu") || device.equals("cuda"), "--device must be cpu or cuda, got '" + device + "'");
-        require(threads >= 0, "--threads must be >= 0, got " + threads);
+        require(threads >= 0 && threads <= MAX_THREADS, "--threads must be between 0 (one thread) and " + MAX_THREADS
+                + ", got " + threads);
         require(output != null, "--output must be given");
     }
 
@@ -165,6 +169,11 @@ public final class TrainingConfig {
         f.put("--train-only", trainOnly);
         f.put("--data", dataset);
         return f;
+    }
+
+    /** Finite and within float32's range: torch's optimizers take their rates as float32. */
+    private static boolean fitsFloat32(double value) {
+        return Double.isFinite(value) && Math.abs(value) <= Float.MAX_VALUE;
     }
 
     private static void require(boolean condition, String message) {

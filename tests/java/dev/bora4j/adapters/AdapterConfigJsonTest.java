@@ -197,6 +197,15 @@ class AdapterConfigJsonTest {
     }
 
     @Test
+    void numberBeyondAnyRangeNamesTheField() throws Exception {
+        String json = Files.readString(configFile);
+        Files.writeString(configFile, json.replace("\"r\": 2,", "\"r\": 1e9999999999,"));
+        assertLoadFails("field \"r\" is 1e9999999999, a number out of any usable range");
+        Files.writeString(configFile, json.replace("\"proj\"", "1e-9999999999"));
+        assertLoadFails("field \"target_modules\" is 1e-9999999999, a number out of any usable range");
+    }
+
+    @Test
     void invalidUtf8AndMissingFileAreRefused() throws Exception {
         Files.write(configFile, new byte[] {'{', (byte) 0xC3, '}'});
         assertLoadFails("not valid UTF-8", "adapter_config.json");

@@ -1,6 +1,7 @@
 package dev.bora4j.adapters;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -97,6 +98,43 @@ class AdapterMismatchTest {
         AdapterFileException e = loadFails(new TestModel(8, 16, 4));
         assertTrue(e.getMessage().contains("[2, 2, 2] in the file but the model needs [4, 4, 2] (b = 4, r = 2)"),
                 e.getMessage());
+    }
+
+    @Test
+    void nanOrInfInAnAdapterTensorNamesFileAndTensor() throws Exception {
+        String key = "base_model.model.blocks.1.proj.lora_B.weight";
+        rewrite(m -> m.put(key, torch.full(new long[] {16, 2}, new org.bytedeco.pytorch.Scalar(Float.NaN))));
+        AdapterFileException nan = loadFails(new TestModel(8, 16, 4));
+        assertTrue(nan.getMessage().startsWith(weights + ": tensor " + key + " holds NaN or Inf values"),
+                nan.getMessage());
+
+        String sigma = "base_model.model.blocks.0.proj.bora_sigma";
+        rewrite(m -> {
+            m.put(key, torch.zeros(16, 2));
+            m.put(sigma, m.get(sigma).clone().index_fill_(0, torch.zeros(1).to(ScalarType.Long),
+                    new org.bytedeco.pytorch.Scalar(Double.NEGATIVE_INFINITY)));
+        });
+        AdapterFileException inf = loadFails(new TestModel(8, 16, 4));
+        assertTrue(inf.getMessage().startsWith(weights + ": tensor " + sigma + " holds NaN or Inf values"),
+                inf.getMessage());
+    }
+
+    @Test
+    void loadIntoWithNanChangesNoAdapter() throws Exception {
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters attached = BoraInjector.inject(model,
+                BoraConfig.builder().targetModules("proj").rank(2).blocks(4).build());
+        Tensor before = attached.byModule().get("blocks.0.proj").loraA().clone();
+        assertFalse(torch.equal(before, SafetensorsTorch.readAll(weights).get(
+                "base_model.model.blocks.0.proj.lora_A.weight")), "the file must differ from the attached values");
+        // blocks.0 comes first in the file: only blocks.1 is bad, so a copy-as-you-go load would change blocks.0
+        rewrite(m -> m.put("base_model.model.blocks.1.proj.lora_A.weight",
+                torch.full(new long[] {2, 16}, new org.bytedeco.pytorch.Scalar(Float.POSITIVE_INFINITY))));
+        AdapterFileException e = assertThrows(AdapterFileException.class,
+                () -> BoraAdapterFiles.loadInto(dir, attached));
+        assertTrue(e.getMessage().contains("blocks.1.proj.lora_A.weight holds NaN or Inf values"), e.getMessage());
+        assertTrue(torch.equal(before, attached.byModule().get("blocks.0.proj").loraA()),
+                "a refused file must leave the attached adapters as they were");
     }
 
     @Test

@@ -81,4 +81,22 @@ class BoraInjectorTest {
                 () -> BoraInjector.inject(model, BoraConfig.builder().targetModules("head").blocks(2).build()));
         assertTrue(twice.getMessage().contains("already has an adapter"), twice.getMessage());
     }
+
+    @Test
+    void anAdapterThatCannotBeBuiltLeavesTheModelAsItWas() {
+        TestModel model = new TestModel(8, 16, 4);
+        assertTrue(model.pre.weight().requires_grad());
+        // KronA a1 = 8 divides the proj layers' 16 outputs but not the head's 4, the last target.
+        BoraConfig krona = BoraConfig.builder().mode(BoraConfig.Mode.KRONA).targetModules("proj", "head")
+                .kronFactors(8, 0).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BoraInjector.inject(model, krona));
+        assertTrue(e.getMessage().contains("must divide"), e.getMessage());
+        assertNull(model.proj0.adapter());
+        assertNull(model.head.adapter());
+        assertTrue(model.pre.weight().requires_grad(), "the base model was frozen by a failed injection");
+        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().mode(BoraConfig.Mode.KRONA)
+                .targetModules("proj", "head").kronFactors(4, 0).build());
+        assertEquals(3, adapters.all().size());
+    }
 }

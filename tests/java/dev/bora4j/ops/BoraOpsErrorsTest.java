@@ -71,6 +71,10 @@ class BoraOpsErrorsTest {
                 randn(ScalarType.Float, T, NB, R + 1), 1));
         expect(IllegalArgumentException.class, "dA must have the shape", () -> BoraOps.backward(y(), x(), a(), b(),
                 s(), null, 1, randn(ScalarType.Float, R + 1, N), null, null, null));
+        expect(IllegalArgumentException.class, "dA must have the shape", () -> BoraOps.backward(y(), x(), a(), b(),
+                s(), null, 1, randn(ScalarType.Float, N, R), null, null, null)); // transposed: same size
+        expect(IllegalArgumentException.class, "dx must have the shape", () -> BoraOps.backward(y(), x(), a(), b(),
+                s(), null, 1, null, null, null, randn(ScalarType.Float, N, T)));
         expect(IllegalArgumentException.class, "W must be m x n", () -> BoraOps.merge(randn(ScalarType.Float, N, M),
                 a(), b(), s(), 1));
     }

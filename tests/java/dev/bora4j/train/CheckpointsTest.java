@@ -10,6 +10,8 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -138,5 +140,54 @@ class CheckpointsTest {
         Files.writeString(dir.resolve(Checkpoints.LATEST), "../../etc");
         IOException pointer = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
         assertTrue(pointer.getMessage().contains("corrupt checkpoint pointer"), pointer.getMessage());
+    }
+
+    @Test
+    void truncatedOptimizerStateGivesOneLineAndHowToStartOver(@TempDir Path dir) throws IOException {
+        Problem p = new Problem();
+        p.step(); // AdamW has moments to save only after a step
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
+        Path optimizerFile = dir.resolve("step-1").resolve("optimizer.pt");
+        byte[] bytes = Files.readAllBytes(optimizerFile);
+        Files.write(optimizerFile, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+
+        IOException e = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
+        String m = e.getMessage();
+        assertTrue(m.startsWith("cannot load optimizer state " + optimizerFile + ": "), m);
+        assertTrue(m.endsWith("; delete " + dir + " to start over"), m);
+        assertFalse(m.contains("\n"), "torch's C++ stack belongs in the cause, not the message: " + m);
+        assertTrue(e.getCause() != null && e.getCause().getMessage().startsWith(
+                m.substring(m.indexOf(": ") + 2, m.indexOf("; delete "))), "the cause keeps torch's whole error");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "\"abc\" | is \"abc\", not a number",
+            "-5 | is -5, expected an integer in [0, 9223372036854775807]",
+            "1.7 | is 1.7, not an integer",
+            "null | is null, not a number",
+            "true | is true, not a number",
+            "1e99999999999 | is 1e99999999999, a number out of any usable range",
+            "2 | is 2 but the checkpoint folder is step-1"})
+    void corruptStepIsRefusedNamingFileAndField(String step, String problem, @TempDir Path dir) throws IOException {
+        Problem p = new Problem();
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
+        Path state = dir.resolve("step-1").resolve("state.json");
+        Files.writeString(state, "{\"step\":" + step + "}");
+
+        IOException e = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
+        assertEquals("checkpoint file " + state + " has a corrupt 'step': it " + problem + "; delete " + dir
+                + " to start over", e.getMessage());
+    }
+
+    @Test
+    void integralStepWrittenAsDecimalIsAccepted(@TempDir Path dir) throws IOException {
+        Problem p = new Problem();
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        checkpoints.save(3, p.trainable(), p.optimizer, new JsonObject());
+        Files.writeString(dir.resolve("step-3").resolve("state.json"), "{\"step\":3.0}");
+        assertEquals(3, checkpoints.loadLatest(p.trainable(), p.optimizer).orElseThrow().step());
     }
 }

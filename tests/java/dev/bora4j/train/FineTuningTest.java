@@ -244,6 +244,34 @@ class FineTuningTest {
         assertTrue(e.getMessage().contains("--lr 0.005 (now 1.0E-4)"), e.getMessage());
         assertArrayEquals(adapter, Files.readAllBytes(dir.resolve("adapter").resolve("adapter_model.safetensors")));
         assertEquals(flags, Files.readString(dir.resolve("run_flags.json")));
+
+        // Without its checkpoints the folder still holds that run's results: still refused.
+        try (var files = Files.walk(dir.resolve("checkpoints"))) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new FineTuning(other, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run());
+        assertTrue(e.getMessage().contains("--lr 0.005 (now 1.0E-4)"), e.getMessage());
+        assertArrayEquals(adapter, Files.readAllBytes(dir.resolve("adapter").resolve("adapter_model.safetensors")));
+    }
+
+    @Test
+    void anUpdateThatMakesTheParametersNonFiniteIsUndone(@TempDir Path dir) throws Exception {
+        // Finite loss and gradients, but an update that leaves NaN in the parameters.
+        TrainingConfig c = tinyConfig(dir);
+        c.maxSteps = 2;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        FineTuning job = new FineTuning(c, new PrintStream(log, true, StandardCharsets.UTF_8));
+        job.poisonUpdateAt = step -> step == 2;
+        FineTuningResult result = job.run();
+        assertEquals(1, result.skippedSteps(), String.join("\n", lines(log)));
+        assertTrue(lines(log).stream().anyMatch(l -> l.startsWith("step 2 skipped: the update made parameters NaN")),
+                String.join("\n", lines(log)));
+        var saved = dev.bora4j.io.SafetensorsTorch.readAll(dir.resolve("adapter").resolve("adapter_model.safetensors"));
+        for (var t : saved.entrySet()) {
+            assertTrue(org.bytedeco.pytorch.global.torch.isfinite(t.getValue()).all().item_bool(),
+                    t.getKey() + " saved with non-finite values");
+        }
     }
 
     @Test
@@ -277,10 +305,14 @@ class FineTuningTest {
                 {"finetune", "--sigma", "softplus"},
                 {"finetune", "--device", "tpu"},
                 {"finetune", "--data", "imagenet"},
+                {"finetune", "--threads", "100000"},
+                {"finetune", "--weight-decay", "Infinity"},
+                {"finetune", "--lr", "1e39"},
         };
         String[] expected = {"--r must be >= 1", "--method must be one of", "--lr must be > 0", "'many' is not an int",
                 "Unknown option: '--no-such-flag'", "--sigma must be one of", "--device must be cpu or cuda",
-                "--data must be 'acceptability'"};
+                "--data must be 'acceptability'", "--threads must be between 0 (one thread) and 256",
+                "--weight-decay must be a finite number >= 0", "--lr must be > 0 (and a float32)"};
         for (int i = 0; i < bad.length; i++) {
             CliRun run = runCli(bad[i]);
             String message = run.err();

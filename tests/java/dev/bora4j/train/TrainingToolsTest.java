@@ -55,6 +55,18 @@ class TrainingToolsTest {
     }
 
     @Test
+    void guardCountsUpdatesThatMadeTheParametersNonFinite() {
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        NonFiniteGuard guard = new NonFiniteGuard(2, new PrintStream(text, true, StandardCharsets.UTF_8));
+        assertTrue(guard.checkUpdate(1, true));
+        assertFalse(guard.checkUpdate(2, false));
+        assertEquals(1, guard.skipped());
+        assertTrue(text.toString(StandardCharsets.UTF_8).contains("step 2 skipped: the update made parameters NaN"));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> guard.checkUpdate(3, false));
+        assertTrue(e.getMessage().contains("weight decay"), e.getMessage());
+    }
+
+    @Test
     void progressBarRendersRateAndEta() {
         ProgressBar bar = new ProgressBar(new PrintStream(new ByteArrayOutputStream()), "epoch 1/2", 100, false);
         String line = bar.render(25, 800, 0.5, 10.0);

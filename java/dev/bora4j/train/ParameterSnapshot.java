@@ -1,0 +1,48 @@
+package dev.bora4j.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The trainable tensors as they were before an optimizer step, so that a step whose update made
+ * them non-finite (finite loss and gradients, but an absurd learning rate or weight decay) can be
+ * undone instead of trained on and saved.
+ */
+final class ParameterSnapshot {
+
+    private final List<Tensor> parameters = new ArrayList<>();
+    private final List<Tensor> copies = new ArrayList<>();
+
+    ParameterSnapshot(TensorVector parameters) {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (long i = 0; i < parameters.size(); i++) {
+                Tensor p = parameters.get(i);
+                this.parameters.add(p);
+                copies.add(p.detach().clone());
+            }
+        }
+    }
+
+    /** Whether every parameter holds only finite values now (after the step). */
+    boolean currentValuesFinite() {
+        for (Tensor p : parameters) {
+            if (!torch.isfinite(p).all().item_bool()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Puts the values from before the step back. */
+    void restore() {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (int i = 0; i < parameters.size(); i++) {
+                parameters.get(i).copy_(copies.get(i));
+            }
+        }
+    }
+}
