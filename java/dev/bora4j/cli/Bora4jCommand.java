@@ -32,7 +32,10 @@ public final class Bora4jCommand implements Runnable {
                 commandLine.getErr().println("error: " + e.getMessage());
                 return 2;
             }
-            if (e instanceof java.io.IOException || e instanceof IllegalStateException) {
+            if (e instanceof java.nio.file.FileSystemException fs) {
+                // its message is often the bare path: say what happened to it
+                commandLine.getErr().println("error: " + fileProblem(fs));
+            } else if (e instanceof java.io.IOException || e instanceof IllegalStateException) {
                 commandLine.getErr().println("error: " + e.getMessage());
             } else {
                 e.printStackTrace(commandLine.getErr()); // a bug: keep the whole trace for the report
@@ -40,6 +43,21 @@ public final class Bora4jCommand implements Runnable {
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /** "what went wrong: path (detail)" for a file-system failure. */
+    static String fileProblem(java.nio.file.FileSystemException e) {
+        String what = switch (e.getClass().getSimpleName()) {
+            case "FileAlreadyExistsException" -> "a file is in the way (a folder was expected)";
+            case "AccessDeniedException" -> "permission denied";
+            case "NoSuchFileException" -> "no such file or folder";
+            case "NotDirectoryException" -> "not a folder";
+            case "DirectoryNotEmptyException" -> "folder not empty";
+            default -> "cannot use";
+        };
+        String detail = e.getReason() == null ? "" : " (" + e.getReason() + ")";
+        String other = e.getOtherFile() == null ? "" : " -> " + e.getOtherFile();
+        return what + ": " + e.getFile() + other + detail;
     }
 
     public static void main(String[] args) {

@@ -154,7 +154,8 @@ public class BoraAdapter extends Module implements TrainableAdapter {
 
     @Override
     public Tensor forward(Tensor x, Tensor baseOutput) {
-        if (merged) {
+        // An empty batch adds nothing (the kernels and the reference refuse T = 0).
+        if (merged || x.numel() == 0) {
             return baseOutput;
         }
         Tensor input = config.dropout() > 0 && is_training() ? torch.dropout(x, config.dropout(), true) : x;

@@ -189,6 +189,16 @@ class BoraFunctionTest {
     }
 
     @Test
+    void anEmptyBatchGivesAnEmptyOutputAsThePlainModelDoes() {
+        TestModel[] m = twins(ScalarType.Float, SigmaParameterization.EXP, 10);
+        Tensor x = randn(ScalarType.Float, 0, 12);
+        Tensor y = m[0].forward(x); // the NATIVE twin
+        assertEquals(List.of(0L, 8L), List.of(y.size(0), y.size(1)));
+        y.sum().backward();
+        assertEquals(0.0, m[0].pre.weight().grad().abs().sum().item_double());
+    }
+
+    @Test
     void noGraphWithoutGradMode() {
         TestModel[] m = twins(ScalarType.Float, SigmaParameterization.EXP, 8);
         int live = BoraFunction.liveGraphs();

@@ -326,7 +326,8 @@ class FineTuningTest {
         Path file = Files.writeString(dir.resolve("not-a-folder"), "x");
         CliRun run = runCli("finetune", "--output", file.toString());
         assertEquals(1, run.code(), run.err());
-        assertTrue(run.err().contains("not-a-folder"), run.err());
+        assertTrue(run.err().contains("a file is in the way (a folder was expected): ")
+                && run.err().contains("not-a-folder"), run.err());
         assertTrue(new File(file.toString()).isFile(), "the file must be left alone");
     }
 }
