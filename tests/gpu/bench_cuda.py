@@ -312,12 +312,8 @@ def measure_all(lib, shapes, results, render):
 
 def main():
     global TARGET
-    args, TARGET = target_device.from_args(sys.argv[1:])
-    target_device.interrupt_on_sigterm()
-    if len(args) != 1:
-        print(__doc__)
-        sys.exit(2)
-    lib = bc.Bora(args[0])
+    lib_path, TARGET = target_device.start_script(sys.argv[1:], __doc__)
+    lib = bc.Bora(lib_path)
     if not TARGET.is_cpu and lib.lib.bora_cuda_available() != 1:
         print(f"bench_cuda: the library has no usable CUDA: {lib.cuda_report()}")
         sys.exit(1)

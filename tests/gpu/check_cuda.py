@@ -379,13 +379,9 @@ def guarded(tag, fn, *args):
 
 def main():
     global TARGET
-    args, TARGET = target_device.from_args(sys.argv[1:])
-    target_device.interrupt_on_sigterm()
-    if len(args) != 1:
-        print(__doc__)
-        sys.exit(2)
+    lib_path, TARGET = target_device.start_script(sys.argv[1:], __doc__)
     t_start = time.time()
-    lib = bc.Bora(args[0])
+    lib = bc.Bora(lib_path)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1234)
     if not TARGET.is_cpu:

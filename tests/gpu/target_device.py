@@ -8,6 +8,7 @@ with torch is found).
 """
 import contextlib
 import signal
+import sys
 import time
 
 import torch
@@ -157,3 +158,14 @@ def from_args(argv):
     """(argv without the --cpu flag, the target it selects)."""
     rest = [a for a in argv if a != "--cpu"]
     return rest, (CpuTarget() if len(rest) < len(argv) else CudaTarget())
+
+
+def start_script(argv, usage):
+    """A script's start: (its one positional argument, the target --cpu selects). SIGTERM
+    interrupts it; any other argument count prints the usage and exits 2."""
+    args, target = from_args(argv)
+    interrupt_on_sigterm()
+    if len(args) != 1:
+        print(usage)
+        sys.exit(2)
+    return args[0], target
