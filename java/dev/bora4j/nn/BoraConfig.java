@@ -306,7 +306,14 @@ public final class BoraConfig {
 
         /** Module-name suffixes, like PEFT's list form of target_modules ("query" matches "layer.0.query"). */
         public Builder targetModules(String... names) {
-            this.targetModules = List.of(Objects.requireNonNull(names, "target module names"));
+            Objects.requireNonNull(names, "target module names");
+            for (String name : names) {
+                if (name == null) { // List.of would throw a bare NullPointerException; blank names fail in build()
+                    throw new IllegalArgumentException("target module names must be non-empty strings, got "
+                            + java.util.Arrays.toString(names));
+                }
+            }
+            this.targetModules = List.of(names);
             return this;
         }
 

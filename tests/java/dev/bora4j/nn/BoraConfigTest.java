@@ -43,6 +43,7 @@ class BoraConfigTest {
         assertMessage(() -> base().mode(BoraConfig.Mode.LORA).blocks(4).build(), "LORA mode uses b = 1");
         assertMessage(() -> BoraConfig.builder().build(), "no target modules");
         assertMessage(() -> BoraConfig.builder().targetModules(" ").build(), "must be non-empty");
+        assertMessage(() -> BoraConfig.builder().targetModules("fc1", null), "must be non-empty");
         assertMessage(() -> BoraConfig.builder().targetRegex("(unclosed"), "not a valid regular expression");
     }
 
