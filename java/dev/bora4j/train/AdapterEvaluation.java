@@ -64,8 +64,8 @@ public final class AdapterEvaluation {
     public static ClassificationMetrics evaluate(Path adapterDir, Split split, int maxLength, int maxExamples,
                                                  long dataSeed, int batchSize, EncoderMode mode,
                                                  PrintStream out) throws IOException {
+        SentenceClassifier model = load(adapterDir); // first: a bad folder fails before the data is built
         AcceptabilityTask task = AcceptabilityTask.load(maxLength, dataSeed, out);
-        SentenceClassifier model = load(adapterDir);
         mode.applyTo(model.encoder());
         FineTuning.printEncoderMode(mode, out);
         noteTheRunsMode(adapterDir, mode, out);
