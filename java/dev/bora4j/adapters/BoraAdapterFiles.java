@@ -101,24 +101,14 @@ public final class BoraAdapterFiles {
                     + " target_modules " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules())
                     + "; the adapter was saved for another model");
         }
-        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
-        Map<String, Tensor> values;
-        Map<String, Tensor> extras;
-        try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
-            List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
-            values = readFinite(reader, weights, expected.byKey().keySet());
-            extras = readExtras(reader, extraNames);
-        }
-        try {
+        try (FileTensors file = FileTensors.read(dir.resolve(WEIGHTS_FILE_NAME), expected, cfg.modulesToSave())) {
             BoraAdapters adapters = BoraInjector.inject(model, config);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
                 throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
                         + " differ from the modules checked " + targets);
             }
-            copyInto(values, adapters, cfg.mode());
-            return new LoadedAdapter(cfg, adapters, extras);
-        } finally {
-            values.values().forEach(Tensor::close);
+            copyInto(file.adapter(), adapters, cfg.mode());
+            return new LoadedAdapter(cfg, adapters, file.extras());
         }
     }
 
@@ -149,19 +139,9 @@ public final class BoraAdapterFiles {
             expected.addModule(e.getKey(), a.loraA().size(1), a.loraB().size(0), config.rank(), config.blocks(),
                     config.mode(), a.loraA().scalar_type());
         }
-        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
-        Map<String, Tensor> values;
-        Map<String, Tensor> extras;
-        try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
-            List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
-            values = readFinite(reader, weights, expected.byKey().keySet());
-            extras = readExtras(reader, extraNames);
-        }
-        try {
-            copyInto(values, adapters, config.mode());
-            return extras;
-        } finally {
-            values.values().forEach(Tensor::close);
+        try (FileTensors file = FileTensors.read(dir.resolve(WEIGHTS_FILE_NAME), expected, cfg.modulesToSave())) {
+            copyInto(file.adapter(), adapters, config.mode());
+            return file.extras();
         }
     }
 
@@ -214,6 +194,27 @@ public final class BoraAdapterFiles {
         metadata.put("bora4j_content", description);
         SafetensorsTorch.write(dir.resolve(WEIGHTS_FILE_NAME), tensors, metadata);
         AtomicFiles.writeString(dir.resolve(AdapterConfigFile.FILE_NAME), configJson);
+    }
+
+    /**
+     * A weights file's tensors after {@code expected} accepted its header: the adapter tensors
+     * (checked finite, freed on close once copied) and the extras (the caller's to keep).
+     */
+    private record FileTensors(Map<String, Tensor> adapter, Map<String, Tensor> extras) implements AutoCloseable {
+
+        static FileTensors read(Path weights, ExpectedTensors expected, List<String> modulesToSave)
+                throws IOException {
+            try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
+                List<String> extraNames = expected.check(reader, weights, modulesToSave);
+                Map<String, Tensor> adapter = readFinite(reader, weights, expected.byKey().keySet());
+                return new FileTensors(adapter, readExtras(reader, extraNames));
+            }
+        }
+
+        @Override
+        public void close() {
+            adapter.values().forEach(Tensor::close);
+        }
     }
 
     private static Map<String, Tensor> readExtras(SafetensorsReader reader, List<String> names) throws IOException {

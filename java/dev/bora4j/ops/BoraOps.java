@@ -123,10 +123,10 @@ public final class BoraOps {
         if (uSaved != null) {
             c.checkSaved(uSaved, sh);
         }
-        c.checkGradient(dA, a, "dA");
-        c.checkGradient(dB, b, "dB");
-        c.checkGradient(dS, s, "dS");
-        c.checkGradient(dx, x, "dx");
+        c.checkGradient(dA, a, "dA", true);
+        c.checkGradient(dB, b, "dB", true);
+        c.checkGradient(dS, s, "dS", true);
+        c.checkGradient(dx, x, "dx", false); // any view of x's rows, e.g. 2-D for a 3-D x
         long[] ws = new long[1];
         check(bora_backward_workspace_bytes(c.device, c.dtype, sh.tokens(), sh.in(), sh.out(), sh.rank(),
                 sh.blocks(), BORA_FLAG_NONE, ws), "bora_backward_workspace_bytes");
@@ -305,15 +305,17 @@ public final class BoraOps {
             }
         }
 
-        void checkGradient(Tensor grad, Tensor like, String name) {
+        /**
+         * @param exactShape weight gradients must have their weight's shape (a transposed dA has
+         *     the right size but the wrong layout); otherwise any shape with like's rows of the same width
+         */
+        void checkGradient(Tensor grad, Tensor like, String name, boolean exactShape) {
             if (grad == null) {
                 return;
             }
-            // Weight gradients must match exactly (a transposed dA has the right size but the wrong
-            // layout); dx may be any view of x's rows (e.g. 2-D for a 3-D x).
-            boolean fits = name.equals("dx")
-                    ? grad.numel() == like.numel() && grad.dim() >= 1 && grad.size(-1) == like.size(-1)
-                    : java.util.Arrays.equals(BoraShape.shape(grad), BoraShape.shape(like));
+            boolean fits = exactShape
+                    ? java.util.Arrays.equals(BoraShape.shape(grad), BoraShape.shape(like))
+                    : grad.numel() == like.numel() && grad.dim() >= 1 && grad.size(-1) == like.size(-1);
             if (!fits) {
                 throw new IllegalArgumentException(name + " must have the shape " + BoraShape.sizes(like) + ", got "
                         + BoraShape.sizes(grad));

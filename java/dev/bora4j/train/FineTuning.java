@@ -204,9 +204,7 @@ public final class FineTuning {
                     + " --no-resume to continue it or choose another --output");
         }
         Map<String, String> runFlags = cfg.runDefiningFlags();
-        if (earlierRun) {
-            RunFlags.requireSame(files.runFlags, runFlags, cfg.output);
-        }
+        RunFlags.requireSame(files.runFlags, runFlags, cfg.output); // passes when there is no earlier run
         Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
         RunFlags.write(files.runFlags, runFlags);
         return resumed;

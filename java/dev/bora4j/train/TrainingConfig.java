@@ -2,6 +2,7 @@ package dev.bora4j.train;
 
 import dev.bora4j.models.minilm.AttentionImplementation;
 import dev.bora4j.models.minilm.EncoderMode;
+import dev.bora4j.ops.BoraOps;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,9 +67,8 @@ public final class TrainingConfig {
     /** Which tensors train: "all" (adapters and head) or "sigma" (only BoRA's Sigma; A, B, head frozen). */
     public String trainOnly = "all";
     public String device = "cpu";
+    /** Torch threads, 0 = 1; at most {@link BoraOps#MAX_THREADS}, as for the kernels' own pool. */
     public int threads = 0;
-    /** The most torch threads a run may ask for (thousands of threads would exhaust the machine). */
-    public static final int MAX_THREADS = 256;
     public String dataset = "acceptability";
     public Path output = Path.of("runs", "default");
     public boolean resume = true;
@@ -117,8 +117,8 @@ public final class TrainingConfig {
         require(!trainOnly.equals("sigma") || initFrom != null,
                 "--train-only sigma trains Sigma on top of fixed A and B: give the trained LoRA with --init-from");
         require(device.equals("cpu") || device.equals("cuda"), "--device must be cpu or cuda, got '" + device + "'");
-        require(threads >= 0 && threads <= MAX_THREADS, "--threads must be between 0 (one thread) and " + MAX_THREADS
-                + ", got " + threads);
+        require(threads >= 0 && threads <= BoraOps.MAX_THREADS, "--threads must be between 0 (one thread) and "
+                + BoraOps.MAX_THREADS + ", got " + threads);
         require(output != null, "--output must be given");
     }
 
@@ -131,7 +131,8 @@ public final class TrainingConfig {
      * The settings that define a run's trajectory, by command-line flag, as strings: a run folder
      * records them and a resumed run must match them. Left out: where and how it runs
      * ({@code --output}, {@code --no-resume}, {@code --no-progress-bar}, {@code --threads},
-     * {@code --device}, the evaluation batch size), none of which changes what is trained.
+     * {@code --device}, {@code --checkpoint-every}, the evaluation batch size), none of which
+     * changes what is trained.
      */
     public java.util.Map<String, String> runDefiningFlags() {
         java.util.Map<String, String> f = new java.util.LinkedHashMap<>();
