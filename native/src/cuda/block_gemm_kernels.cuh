@@ -33,7 +33,7 @@ struct ProjectParams {
 // KG groups; each group owns a slice of every 64-column chunk and each thread a 4 x 4
 // (token x rank) register tile; the groups' sums are added in shared memory at the end.
 template <class T, int RS>
-__global__ void __launch_bounds__(kThreads) project_kernel(ProjectParams p) {
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) project_kernel(ProjectParams p) {
     constexpr int BM = 64, KC = 64, TM = 4, RN = 4;
     constexpr int RG = RS / RN;            // rank groups
     constexpr int G = (BM / TM) * RG;      // threads per column group
@@ -174,7 +174,7 @@ struct ExpandParams {
 // types; cg*4 and 64 + cg*4 for float), so each warp reads and writes 256 contiguous bytes
 // of two rows of Y. Y is read, updated in float and written back once.
 template <class T, int RS>
-__global__ void __launch_bounds__(kThreads) expand_kernel(ExpandParams p) {
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) expand_kernel(ExpandParams p) {
     constexpr int BM = 64, BN = 128, TM = 4, TN = 8;
     constexpr int V = Vec<T>::kN;
     constexpr int SLOTS = TN / V;           // 16-byte vectors per thread and token

@@ -25,7 +25,7 @@ struct WgradParams {
 // form TG token groups; in each 32-token chunk a group takes TC/TG tokens and each thread
 // an 8 x 4 (column x rank) register tile; the groups' sums are added in shared memory.
 template <class T, int RS>
-__global__ void __launch_bounds__(kThreads) wgrad_kernel(WgradParams p) {
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) wgrad_kernel(WgradParams p) {
     constexpr int TC = 32, BN = 128, TN = 8, RK = 4;
     constexpr int KGR = RS / RK;            // rank groups
     constexpr int G = (BN / TN) * KGR;      // threads per token group
