@@ -14,12 +14,14 @@ import org.bytedeco.pytorch.TensorVector;
  * loop needs from them: the trainable parameters (named {@code <module>.adapter.lora_A},
  * {@code <module>.adapter.lora_B}, {@code <module>.adapter.bora_sigma}; HiRA's
  * {@code hira_A} / {@code hira_B}; KronA's {@code krona_A} / {@code krona_B}), merge and unmerge,
- * and switching them all off for a while ({@link #disabled()}).
+ * switching them all off for a while ({@link #disabled()}) and taking them out of the model
+ * ({@link #mergeAndUnload()}, {@link #unload()}).
  */
 public final class BoraAdapters {
 
-    private final Map<String, TrainableAdapter> adapters;
-    private final List<AdaptableLinear> layers;
+    // emptied by unload() / mergeAndUnload(): the model no longer holds these adapters
+    private Map<String, TrainableAdapter> adapters;
+    private List<AdaptableLinear> layers;
 
     BoraAdapters(Map<String, ? extends TrainableAdapter> adapters, Collection<AdaptableLinear> layers) {
         this.adapters = Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
@@ -75,14 +77,56 @@ public final class BoraAdapters {
         return n;
     }
 
-    /** Merges every adapter into its base weight (for inference without adapter cost). */
+    /**
+     * Merges every adapter into its base weight (for inference without adapter cost).
+     *
+     * @throws IllegalStateException if an adapter is switched off ({@link #disabled()}); nothing
+     *     is merged then
+     */
     public void merge() {
+        layers.forEach(AdaptableLinear::requireEnabledForMerge);
         adapters.values().forEach(TrainableAdapter::merge);
     }
 
     /** Undoes {@link #merge()}. */
     public void unmerge() {
         adapters.values().forEach(TrainableAdapter::unmerge);
+    }
+
+    /**
+     * Merges every adapter into its base weight and detaches it, as PEFT's
+     * {@code merge_and_unload()} does: the model is a plain model again that computes what the
+     * adapted one did, with no adapter tensors in its {@code named_parameters()} or state and no
+     * adapter code in its forward. The base parameters stay frozen. Afterwards this object holds
+     * no adapters (every method acts on none).
+     *
+     * @throws IllegalStateException if an adapter is switched off ({@link #disabled()}); nothing
+     *     is merged or detached then
+     */
+    public void mergeAndUnload() {
+        merge();
+        detachAll();
+    }
+
+    /**
+     * Detaches every adapter without merging it, as PEFT's {@code unload()} does: the model
+     * computes its base outputs again (merged adapters are unmerged first). Afterwards this
+     * object holds no adapters.
+     */
+    public void unload() {
+        unmerge();
+        detachAll();
+    }
+
+    private void detachAll() {
+        for (AdaptableLinear layer : layers) {
+            if (adapters.containsValue(layer.adapter())) {
+                layer.setAdapter(null);
+                layer.setAdapterEnabled(true);
+            }
+        }
+        adapters = Map.of();
+        layers = List.of();
     }
 
     /**

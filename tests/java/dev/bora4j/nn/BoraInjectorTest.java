@@ -25,6 +25,7 @@ class BoraInjectorTest {
         TorchTesting.init();
     }
 
+    /** The names in the model's named_parameters(), only the trainable ones if asked. */
     static List<String> parameterNames(org.bytedeco.pytorch.Module m, boolean trainableOnly) {
         StringTensorDict d = m.named_parameters();
         StringVector keys = d.keys();

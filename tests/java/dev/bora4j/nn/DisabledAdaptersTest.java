@@ -1,17 +1,13 @@
 package dev.bora4j.nn;
 
-import static dev.bora4j.TorchTesting.randn;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.bora4j.TestModel;
 import dev.bora4j.TorchTesting;
 import dev.bora4j.nn.BoraConfig.Mode;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,51 +21,23 @@ class DisabledAdaptersTest {
         TorchTesting.init();
     }
 
-    /** A model with adapters whose update is not zero, and its outputs before the adapters existed. */
-    private record Adapted(TestModel model, BoraAdapters adapters, Tensor x, Tensor baseOutput) {
-    }
-
-    private static Adapted adapted(Mode mode) {
-        torch.manual_seed(3);
-        TestModel model = new TestModel(8, 16, 4);
-        Tensor x = randn(ScalarType.Float, 5, 8);
-        Tensor baseOutput;
-        try (NoGradGuard ng = new NoGradGuard()) {
-            baseOutput = model.forward(x).clone();
-        }
-        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("proj", "head")
-                .mode(mode).rank(2).blocks(mode == Mode.BORA ? 2 : 1).kronFactors(2, 4).build());
-        try (NoGradGuard ng = new NoGradGuard()) {
-            for (Tensor p : adapters.trainableParameters().values()) {
-                p.copy_(randn(ScalarType.Float, p.sizes().vec().get()).mul(new org.bytedeco.pytorch.Scalar(0.5)));
-            }
-        }
-        return new Adapted(model, adapters, x, baseOutput);
-    }
-
-    private static Tensor outputs(Adapted a) {
-        try (NoGradGuard ng = new NoGradGuard()) {
-            return a.model().forward(a.x()).clone();
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(value = Mode.class, names = {"BORA", "LORA", "HIRA", "KRONA"})
     void insideTheScopeTheModelIsItsBaseAndAfterItTheAdaptedModel(Mode mode) {
-        Adapted a = adapted(mode);
-        Tensor adaptedOutput = outputs(a);
+        AdaptedModel a = AdaptedModel.of(mode);
+        Tensor adaptedOutput = a.outputs();
         assertFalse(torch.equal(adaptedOutput, a.baseOutput()), "the adapters must change the outputs");
         try (BoraAdapters.Disabled off = a.adapters().disabled()) {
-            assertTrue(torch.equal(outputs(a), a.baseOutput()), "base outputs, bit for bit, while switched off");
+            assertTrue(torch.equal(a.outputs(), a.baseOutput()), "base outputs, bit for bit, while switched off");
             assertFalse(a.model().proj0.isAdapterEnabled());
         }
-        assertTrue(torch.equal(outputs(a), adaptedOutput), "the adapted outputs again after the scope");
+        assertTrue(torch.equal(a.outputs(), adaptedOutput), "the adapted outputs again after the scope");
         assertTrue(a.model().head.isAdapterEnabled());
     }
 
     @Test
     void scopesNestAndALayerSwitchedOffByHandStaysOff() {
-        Adapted a = adapted(Mode.BORA);
+        AdaptedModel a = AdaptedModel.of(Mode.BORA);
         a.model().head.setAdapterEnabled(false);
         try (BoraAdapters.Disabled outer = a.adapters().disabled()) {
             try (BoraAdapters.Disabled inner = a.adapters().disabled()) {
@@ -84,7 +52,7 @@ class DisabledAdaptersTest {
 
     @Test
     void noGradientReachesASwitchedOffAdapter() {
-        Adapted a = adapted(Mode.BORA);
+        AdaptedModel a = AdaptedModel.of(Mode.BORA);
         Tensor x = a.x().clone().requires_grad_(true);
         try (BoraAdapters.Disabled off = a.adapters().disabled()) {
             a.model().forward(x).sum().backward();
@@ -98,20 +66,20 @@ class DisabledAdaptersTest {
     @ParameterizedTest
     @EnumSource(value = Mode.class, names = {"BORA", "KRONA"})
     void mergedAdaptersCannotBeSwitchedOffNorSwitchedOffOnesMerged(Mode mode) {
-        Adapted a = adapted(mode);
-        Tensor adaptedOutput = outputs(a);
+        AdaptedModel a = AdaptedModel.of(mode);
+        Tensor adaptedOutput = a.outputs();
         a.adapters().merge();
         IllegalStateException merged = assertThrows(IllegalStateException.class, () -> a.adapters().disabled());
         assertTrue(merged.getMessage().contains("unmerge()"), merged.getMessage());
         assertTrue(a.model().proj0.isAdapterEnabled() && a.model().head.isAdapterEnabled(), "nothing switched off");
         a.adapters().unmerge();
-        assertTrue(TorchTesting.relError(outputs(a), adaptedOutput) < 1e-6, "merge and unmerge round trip");
+        assertTrue(TorchTesting.relError(a.outputs(), adaptedOutput) < 1e-6, "merge and unmerge round trip");
 
         try (BoraAdapters.Disabled off = a.adapters().disabled()) {
-            Tensor before = outputs(a); // the round trip above rounded the base weights
+            Tensor before = a.outputs(); // the round trip above rounded the base weights
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> a.adapters().merge());
             assertTrue(e.getMessage().contains("switch it on before merging"), e.getMessage());
-            assertTrue(torch.equal(outputs(a), before), "the failed merge changed no weight");
+            assertTrue(torch.equal(a.outputs(), before), "the failed merge changed no weight");
         }
     }
 }
