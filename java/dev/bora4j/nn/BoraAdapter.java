@@ -98,10 +98,10 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     @Override
     public java.util.Map<String, Tensor> trainableTensors() {
         java.util.Map<String, Tensor> t = new java.util.LinkedHashMap<>();
-        t.put("lora_A", loraA);
-        t.put("lora_B", loraB);
+        t.put("lora_A", new Tensor(loraA));
+        t.put("lora_B", new Tensor(loraB));
         if (config.mode() == Mode.BORA) {
-            t.put("bora_sigma", sigmaRaw);
+            t.put("bora_sigma", new Tensor(sigmaRaw));
         }
         return t;
     }
@@ -110,24 +110,24 @@ public class BoraAdapter extends Module implements TrainableAdapter {
         return scaling;
     }
 
-    /** A: rank x in. */
+    /** A: rank x in. Like every tensor getter here, a new handle: closing it leaves the adapter intact. */
     public Tensor loraA() {
-        return loraA;
+        return new Tensor(loraA);
     }
 
     /** B: out x rank. */
     public Tensor loraB() {
-        return loraB;
+        return new Tensor(loraB);
     }
 
     /** The raw Sigma parameter P (BORA mode) or the fixed Sigma (LORA, MELORA). */
     public Tensor sigmaParameter() {
-        return sigmaRaw;
+        return new Tensor(sigmaRaw);
     }
 
     /** Sigma (b x b x r) from its parameterisation; differentiable in P. */
     public Tensor sigma() {
-        return config.mode() != Mode.BORA ? sigmaRaw : sigmaOf(sigmaRaw, config.sigma());
+        return config.mode() != Mode.BORA ? new Tensor(sigmaRaw) : sigmaOf(sigmaRaw, config.sigma());
     }
 
     /** Sigma from its parameter P (b x b x r) under {@code parameterization}; differentiable in P. */

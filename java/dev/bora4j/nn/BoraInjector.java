@@ -7,9 +7,8 @@ import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringSharedModuleDict;
+import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.StringVector;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 
 /**
  * Injects BoRA adapters into an existing torch model by module name, as PEFT's
@@ -25,8 +24,9 @@ public final class BoraInjector {
     }
 
     /**
-     * Freezes all parameters of {@code model}, attaches an adapter to each matching
-     * {@link AdaptableLinear}, and returns the adapters with their trainable parameters.
+     * Freezes all parameters of {@code model} (but those of adapters attached before), attaches an
+     * adapter to each matching {@link AdaptableLinear}, and returns the adapters with their
+     * trainable parameters.
      *
      * @throws IllegalArgumentException if a matching module is a plain torch Linear, already has
      *     an adapter, has sizes the block count does not divide, or if nothing matches
@@ -85,14 +85,30 @@ public final class BoraInjector {
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             adapters.put(e.getKey(), newAdapter(e.getValue(), config));
         }
-        TensorVector all = model.parameters(); // keep the vector alive while using its elements
-        for (Tensor p : all.get()) {
-            p.requires_grad_(false);
-        }
+        freezeAllButAdapters(model, adaptablePrefixes);
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             e.getValue().setAdapter(adapters.get(e.getKey())); // a child module: the model holds it strongly too
         }
         return new BoraAdapters(adapters, targets.values());
+    }
+
+    /**
+     * Freezes every parameter of the model except those of adapters attached earlier (an earlier
+     * inject or load on other modules): those stay as trainable as they were.
+     */
+    private static void freezeAllButAdapters(Module model, List<String> adaptablePrefixes) {
+        List<String> adapterPrefixes = new ArrayList<>();
+        for (String p : adaptablePrefixes) {
+            adapterPrefixes.add((p.isEmpty() ? "" : p + ".") + AdaptableLinear.ADAPTER_CHILD + ".");
+        }
+        StringTensorDict params = model.named_parameters();
+        StringVector names = params.keys();
+        for (long i = 0; i < names.size(); i++) {
+            String name = names.get(i).getString();
+            if (adapterPrefixes.stream().noneMatch(name::startsWith)) {
+                params.get(name).requires_grad_(false);
+            }
+        }
     }
 
     /** The adapter class for the config's mode. */

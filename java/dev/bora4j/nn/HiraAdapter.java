@@ -26,12 +26,12 @@ public final class HiraAdapter extends ProductAdapter {
 
     /** A: rank x in. */
     public Tensor hiraA() {
-        return first();
+        return new Tensor(first()); // a new handle: closing it leaves the adapter intact
     }
 
     /** B: out x rank. */
     public Tensor hiraB() {
-        return second();
+        return new Tensor(second()); // a new handle: closing it leaves the adapter intact
     }
 
     @Override

@@ -42,12 +42,12 @@ public final class KronaAdapter extends ProductAdapter {
 
     /** A: a1 x a2. */
     public Tensor kronaA() {
-        return first();
+        return new Tensor(first()); // a new handle: closing it leaves the adapter intact
     }
 
     /** B: (out/a1) x (in/a2). */
     public Tensor kronaB() {
-        return second();
+        return new Tensor(second()); // a new handle: closing it leaves the adapter intact
     }
 
     @Override

@@ -70,13 +70,13 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
         return target;
     }
 
-    /** The first factor (kaiming-uniform at init). */
-    public Tensor first() {
+    /** The first factor (kaiming-uniform at init); the adapter's own handle, for its maths. */
+    protected Tensor first() {
         return first;
     }
 
-    /** The second factor (zeros at init). */
-    public Tensor second() {
+    /** The second factor (zeros at init); the adapter's own handle, for its maths. */
+    protected Tensor second() {
         return second;
     }
 
@@ -100,8 +100,8 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
     @Override
     public Map<String, Tensor> trainableTensors() {
         Map<String, Tensor> t = new LinkedHashMap<>();
-        t.put(firstName, first);
-        t.put(secondName, second);
+        t.put(firstName, new Tensor(first)); // new handles: closing them leaves the adapter intact
+        t.put(secondName, new Tensor(second));
         return t;
     }
 

@@ -100,4 +100,23 @@ class BoraInjectorTest {
                 .targetModules("proj", "head").kronFactors(4, 0).build());
         assertEquals(3, adapters.all().size());
     }
+
+    @Test
+    void aSecondInjectionLeavesTheFirstAdaptersTrainable() {
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters first = BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2).blocks(4)
+                .build());
+        BoraAdapters second = BoraInjector.inject(model, BoraConfig.builder().targetModules("head").rank(2).blocks(2)
+                .build());
+        assertEquals(List.of("blocks.0.proj.adapter.lora_A", "blocks.0.proj.adapter.lora_B",
+                "blocks.0.proj.adapter.bora_sigma", "blocks.1.proj.adapter.lora_A", "blocks.1.proj.adapter.lora_B",
+                "blocks.1.proj.adapter.bora_sigma", "head.adapter.lora_A", "head.adapter.lora_B",
+                "head.adapter.bora_sigma"), parameterNames(model, true));
+        model.forward(TorchTesting.randn(org.bytedeco.pytorch.global.torch.ScalarType.Float, 3, 8)).sum().backward();
+        for (BoraAdapters adapters : List.of(first, second)) {
+            for (Map.Entry<String, Tensor> e : adapters.trainableParameters().entrySet()) {
+                assertTrue(e.getValue().grad().defined(), "no gradient for " + e.getKey());
+            }
+        }
+    }
 }
