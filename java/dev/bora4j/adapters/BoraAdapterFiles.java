@@ -156,8 +156,8 @@ public final class BoraAdapterFiles {
         if (!mode.isBoraFamily()) {
             throw new IllegalArgumentException("adapter folders hold BORA, LORA and MELORA adapters only; " + mode
                     + " adapters have no PEFT-compatible layout here: keep their trainable tensors with"
-                    + " SafetensorsTorch.write(path, adapters.trainableParameters(), metadata), or merge them"
-                    + " into the base weights with adapters.merge()");
+                    + " SafetensorsTorch.write(path, adapters.trainableParameters(), metadata), or write the"
+                    + " weights with the adapters merged in with MergedWeights.export(file, model)");
         }
         BoraConfig config = null;
         for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {

@@ -3,6 +3,7 @@ package dev.bora4j.adapters;
 import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.nn.AdaptableLinear;
 import dev.bora4j.nn.BoraAdapter;
+import dev.bora4j.nn.TrainableAdapter;
 import dev.bora4j.ops.BoraReference;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -20,7 +21,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * without adapters: an {@link AdaptableLinear}'s {@code <module>.base.weight} and
  * {@code <module>.base.bias} become {@code <module>.weight} and {@code <module>.bias} (the
  * original Linear's names), adapter parameters are left out, every other parameter keeps its
- * name. Buffers are not included. The model in memory is not changed.
+ * name. Buffers are not included. The model in memory is not changed. Every adapter kind is
+ * merged (BoRA, LoRA, MELoRA, HiRA, KronA); a switched-off adapter is refused.
  */
 public final class MergedWeights {
 
@@ -82,21 +84,22 @@ public final class MergedWeights {
 
     /** value += s*dW unless the adapter is already merged into the weight (then it holds W0 + s*dW). */
     private static void addDelta(String name, AdaptableLinear al, Tensor value) {
-        if (al.adapter() == null) {
+        if (!(al.adapter() instanceof TrainableAdapter adapter) || adapter.isMerged()) {
             return;
         }
-        if (!(al.adapter() instanceof BoraAdapter bora)) {
-            throw new IllegalArgumentException("module '" + name + "' carries a " + al.adapter().getClass()
-                    .getSimpleName() + ", which cannot be merged here; only BoraAdapter updates are merged");
-        }
-        if (bora.isMerged()) {
-            return;
+        if (!al.isAdapterEnabled()) {
+            throw new IllegalStateException("the adapter of module '" + name + "' is switched off; switch it on to"
+                    + " export the weights with it merged in, or unload() the adapters to export the base weights");
         }
         // W0 + s*dW summed in float64 and rounded once, so the exported weight is the exact sum
         // to the precision of its dtype
-        Tensor s = bora.sigma().to(ScalarType.Double);
-        Tensor dw = BoraReference.deltaWeight(bora.loraA().to(ScalarType.Double), bora.loraB().to(ScalarType.Double),
-                s, bora.scaling());
+        Tensor dw;
+        if (adapter instanceof BoraAdapter bora) {
+            dw = BoraReference.deltaWeight(bora.loraA().to(ScalarType.Double), bora.loraB().to(ScalarType.Double),
+                    bora.sigma().to(ScalarType.Double), bora.scaling());
+        } else {
+            dw = adapter.deltaWeight().to(ScalarType.Double); // HiRA, KronA: s*dW in the weights' dtype
+        }
         value.copy_(value.to(ScalarType.Double).add(dw));
     }
 

@@ -8,6 +8,7 @@ import dev.bora4j.nn.BoraAdapters;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraConfig.Mode;
 import dev.bora4j.nn.BoraConfig.SigmaParameterization;
+import dev.bora4j.nn.TrainableAdapter;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
@@ -36,7 +37,13 @@ final class AdapterFixtures {
     /** Non-trivial values for every adapter tensor (B = 0 and S = 1 would hide errors). */
     static void randomize(BoraAdapters adapters) {
         try (NoGradGuard ng = new NoGradGuard()) {
-            for (BoraAdapter a : adapters.byModule().values()) {
+            for (TrainableAdapter t : adapters.all().values()) {
+                if (!(t instanceof BoraAdapter a)) {
+                    for (Tensor p : t.trainableTensors().values()) { // HiRA, KronA
+                        p.copy_(randn(ScalarType.Float, p.sizes().vec().get()).mul(new Scalar(0.5)));
+                    }
+                    continue;
+                }
                 a.loraA().copy_(randn(ScalarType.Float, a.loraA().size(0), a.loraA().size(1)));
                 a.loraB().copy_(randn(ScalarType.Float, a.loraB().size(0), a.loraB().size(1)));
                 if (a.config().mode() == Mode.BORA) {

@@ -37,7 +37,9 @@ class MergedWeightsTest {
     }
 
     static Stream<BoraConfig.Builder> kinds() {
-        return AdapterFixtures.kinds();
+        return Stream.concat(AdapterFixtures.kinds(), Stream.of(
+                BoraConfig.builder().mode(BoraConfig.Mode.HIRA).rank(2).alpha(4),
+                BoraConfig.builder().mode(BoraConfig.Mode.KRONA).kronFactors(2, 4).alpha(4)));
     }
 
     static LinearImpl plainLinear(Map<String, Tensor> w, String name) {
@@ -74,10 +76,10 @@ class MergedWeightsTest {
             Tensor adapted = model.forward(x);
             Tensor plain = head.forward(p1.forward(p0.forward(pre.forward(x).tanh()).tanh()).tanh());
             double err = TorchTesting.relError(plain, adapted);
-            System.out.printf("merged weights %s: rel err %.3g%n", adapters.byModule().get("head").config(), err);
+            System.out.printf("merged weights %s: rel err %.3g%n", adapters.all().get("head").config(), err);
             assertTrue(err < 1e-5, "merged weights vs adapted model: relative error " + err);
             assertTrue(torch.equal(model.proj1.base().weight(), w0), "export changed the model's base weight");
-            assertFalse(adapters.byModule().get("head").isMerged(), "export left the adapters merged");
+            assertFalse(adapters.all().get("head").isMerged(), "export left the adapters merged");
             assertTrue(torch.equal(w.get("pre.weight"), model.pre.weight()), "unadapted weights are copied as is");
             assertTrue(TorchTesting.relError(w.get("blocks.1.proj.weight"), w0) > 1e-3, "the update was not merged");
         }
@@ -86,5 +88,17 @@ class MergedWeightsTest {
         Map<String, Tensor> again = MergedWeights.compute(model);
         adapters.unmerge();
         TorchTesting.assertClose(again.get("head.weight"), w.get("head.weight"), 1e-6, "merged in place");
+    }
+
+    @org.junit.jupiter.api.Test
+    void aSwitchedOffAdapterIsRefusedNotExportedAsIfOn() {
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("head").build());
+        try (BoraAdapters.Disabled off = adapters.disabled()) {
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> MergedWeights.compute(model));
+            assertTrue(e.getMessage().contains("'head' is switched off"), e.getMessage());
+        }
+        assertEquals(8, MergedWeights.compute(model).size(), "switched on again: exported");
     }
 }
