@@ -187,6 +187,7 @@ public final class BoraAdapterFiles {
     /** Writes the weights, then the config, each atomically. */
     static void writeFolder(Path dir, Map<String, Tensor> tensors, String configJson, String description)
             throws IOException {
+        requireFiniteToWrite(tensors, dir);
         Files.createDirectories(dir);
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
@@ -246,18 +247,37 @@ public final class BoraAdapterFiles {
     }
 
     /**
+     * Refuses to write tensors holding NaN or Inf (a diverged run): the file would be refused
+     * when loaded, and what it held lost.
+     *
+     * @throws IllegalStateException naming the first such tensor; nothing has been written
+     */
+    static void requireFiniteToWrite(Map<String, Tensor> tensors, Path target) {
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (!isFinite(e.getValue())) {
+                throw new IllegalStateException("tensor " + e.getKey() + " holds NaN or Inf values (the training"
+                        + " diverged), so nothing was written to " + target + "; save an earlier state or retrain");
+            }
+        }
+    }
+
+    private static boolean isFinite(Tensor t) {
+        if (!torch.is_floating_point(t)) {
+            return true;
+        }
+        try (Tensor finite = torch.isfinite(t); Tensor all = finite.all()) {
+            return all.item_bool();
+        }
+    }
+
+    /**
      * Refuses a loaded tensor holding NaN or Inf (a diverged run or a damaged file); it would
      * otherwise load silently and make every output NaN.
      */
     public static void requireFinite(Path file, String key, Tensor t) throws AdapterFileException {
-        if (!torch.is_floating_point(t)) {
-            return;
-        }
-        try (Tensor finite = torch.isfinite(t); Tensor all = finite.all()) {
-            if (!all.item_bool()) {
-                throw new AdapterFileException(file + ": tensor " + key + " holds NaN or Inf values; the adapter"
-                        + " was saved from a diverged run or the file is damaged: use another adapter or retrain");
-            }
+        if (!isFinite(t)) {
+            throw new AdapterFileException(file + ": tensor " + key + " holds NaN or Inf values; the adapter"
+                    + " was saved from a diverged run or the file is damaged: use another adapter or retrain");
         }
     }
 

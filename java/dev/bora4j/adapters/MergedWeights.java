@@ -34,6 +34,7 @@ public final class MergedWeights {
     public static void export(Path file, Module model) throws IOException {
         Map<String, Tensor> merged = compute(model);
         try {
+            BoraAdapterFiles.requireFiniteToWrite(merged, file);
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", "pt");
             metadata.put("bora4j_version", AdapterConfigFile.BORA4J_VERSION);

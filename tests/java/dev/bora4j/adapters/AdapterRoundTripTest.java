@@ -16,6 +16,7 @@ import dev.bora4j.nn.BoraAdapters;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraConfig.Mode;
 import dev.bora4j.nn.BoraInjector;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -23,11 +24,13 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -221,5 +224,28 @@ class AdapterRoundTripTest {
                     "base_model.model.encoder.layer.1.attention.self.value.lora_B.weight"));
         }
         assertEquals(List.of("classifier"), loaded.config().modulesToSave());
+    }
+
+    @Test
+    void aDivergedAdapterIsNotWrittenAnywhere() throws Exception {
+        TestModel[] model = new TestModel[1];
+        BoraAdapters adapters = adapted(model, 5, BoraConfig.builder().targetModules("proj", "head").rank(2)
+                .blocks(2).build());
+        try (NoGradGuard ng = new NoGradGuard()) {
+            adapters.byModule().get("blocks.1.proj").loraB().select(0, 3).fill_(new Scalar(Double.NaN));
+        }
+        Path folder = tmp.resolve("diverged");
+        Path lora = tmp.resolve("diverged-lora");
+        Path merged = tmp.resolve("merged.safetensors");
+        for (Executable write : List.<Executable>of(
+                () -> BoraAdapterFiles.save(folder, adapters),
+                () -> LoraExport.export(lora, adapters, AdapterSaveOptions.none()),
+                () -> MergedWeights.export(merged, model[0]))) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, write);
+            assertTrue(e.getMessage().contains("NaN or Inf") && e.getMessage().contains("nothing was written"),
+                    e.getMessage());
+        }
+        assertFalse(Files.exists(folder) || Files.exists(lora)
+                || Files.exists(merged), "a file or folder was created");
     }
 }

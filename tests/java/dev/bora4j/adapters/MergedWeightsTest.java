@@ -3,6 +3,7 @@ package dev.bora4j.adapters;
 import static dev.bora4j.TorchTesting.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bora4j.TestModel;
@@ -21,6 +22,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -90,12 +92,12 @@ class MergedWeightsTest {
         TorchTesting.assertClose(again.get("head.weight"), w.get("head.weight"), 1e-6, "merged in place");
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void aSwitchedOffAdapterIsRefusedNotExportedAsIfOn() {
         TestModel model = new TestModel(8, 16, 4);
         BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("head").build());
         try (BoraAdapters.Disabled off = adapters.disabled()) {
-            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> MergedWeights.compute(model));
             assertTrue(e.getMessage().contains("'head' is switched off"), e.getMessage());
         }
