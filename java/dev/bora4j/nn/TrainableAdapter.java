@@ -21,7 +21,10 @@ public interface TrainableAdapter extends LinearAdapter {
     /** W0 += s * dW; forward then skips the adapter. Idempotent. */
     void merge();
 
-    /** Undoes {@link #merge()}. Idempotent. */
+    /**
+     * Undoes {@link #merge()} by subtracting the update it added: W0 comes back up to rounding
+     * (each entry within an ulp or so of its dtype), not bit for bit. Idempotent.
+     */
     void unmerge();
 
     boolean isMerged();
