@@ -74,8 +74,8 @@ public final class BoraAdapterFiles {
      *     message names the module, the tensor and both shapes), or adapter tensors holding NaN or Inf
      */
     public static LoadedAdapter load(Path dir, Module model, Backend backend) throws IOException {
-        if (model == null || backend == null) {
-            throw new IllegalArgumentException("model and backend must not be null");
+        if (dir == null || model == null || backend == null) {
+            throw new IllegalArgumentException("dir, model and backend must not be null");
         }
         Path configPath = dir.resolve(AdapterConfigFile.FILE_NAME);
         AdapterConfigFile cfg = AdapterConfigFile.read(configPath);
@@ -88,13 +88,17 @@ public final class BoraAdapterFiles {
         ExpectedTensors expected = new ExpectedTensors();
         List<String> targets = new ArrayList<>();
         for (Map.Entry<String, AdaptableLinear> e : ModelModules.adaptableLinears(model).entrySet()) {
-            if (!config.matches(e.getKey())) {
+            if (!fits(() -> config.matches(e.getKey()), configPath)) {
                 continue;
             }
             AdaptableLinear al = e.getValue();
+            if (al.adapter() != null) { // the model's state, not the file's: not an AdapterFileException
+                throw new IllegalArgumentException("module '" + e.getKey() + "' already has an adapter; load onto a"
+                        + " model without adapters, or into the attached ones with loadInto(dir, adapters)");
+            }
             targets.add(e.getKey());
             expected.addModule(e.getKey(), al.inFeatures(), al.outFeatures(), cfg.rank(), cfg.blocks(), cfg.mode(),
-                    al.base().weight().scalar_type());
+                    al.adapterDtype());
         }
         if (targets.isEmpty()) {
             throw new AdapterFileException(configPath + ": no AdaptableLinear module of the model matches"
@@ -102,7 +106,7 @@ public final class BoraAdapterFiles {
                     + "; the adapter was saved for another model");
         }
         try (FileTensors file = FileTensors.read(dir.resolve(WEIGHTS_FILE_NAME), expected, cfg.modulesToSave())) {
-            BoraAdapters adapters = BoraInjector.inject(model, config);
+            BoraAdapters adapters = fits(() -> BoraInjector.inject(model, config), configPath);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
                 throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
                         + " differ from the modules checked " + targets);
@@ -142,6 +146,19 @@ public final class BoraAdapterFiles {
         try (FileTensors file = FileTensors.read(dir.resolve(WEIGHTS_FILE_NAME), expected, cfg.modulesToSave())) {
             copyInto(file.adapter(), adapters, config.mode());
             return file.extras();
+        }
+    }
+
+    /**
+     * What {@code step} returns, with its IllegalArgumentException (the config does not fit the
+     * model: a target that is a plain Linear, b not dividing a layer, a regex that backtracks
+     * without end) turned into an AdapterFileException that names the config file.
+     */
+    private static <T> T fits(java.util.function.Supplier<T> step, Path configPath) throws AdapterFileException {
+        try {
+            return step.get();
+        } catch (IllegalArgumentException e) {
+            throw new AdapterFileException(configPath + ": the adapter does not fit the model: " + e.getMessage(), e);
         }
     }
 

@@ -81,12 +81,17 @@ final class ConfigFields {
     int integer(String field, int min, int max) throws AdapterFileException {
         BigDecimal v = number(field);
         if (v.signum() != 0 && v.stripTrailingZeros().scale() > 0) {
-            throw error(field, "must be an integer, got " + v.toPlainString());
+            throw error(field, "must be an integer, got " + shown(v));
         }
         if (v.compareTo(BigDecimal.valueOf(min)) < 0 || v.compareTo(BigDecimal.valueOf(max)) > 0) {
-            throw error(field, "is " + v.toPlainString() + ", out of range [" + min + ", " + max + "]");
+            throw error(field, "is " + shown(v) + ", out of range [" + min + ", " + max + "]");
         }
         return v.intValueExact();
+    }
+
+    /** v as written plainly, unless its exponent is huge (1e999999999 would be a billion digits). */
+    private static String shown(BigDecimal v) {
+        return Math.abs((long) v.scale()) <= 64 ? v.toPlainString() : v.toString();
     }
 
     /** A finite number; the caller checks its range. */

@@ -16,7 +16,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * The tensors an adapter file must hold for a given model, and the strict check of a file against
- * them: every expected key present, nothing unexpected, shapes and dtypes equal.
+ * them: every expected key present, nothing unexpected, shapes equal, dtypes equal or widening
+ * exactly (a bf16 file onto float32 adapters).
  */
 final class ExpectedTensors {
 
@@ -26,7 +27,10 @@ final class ExpectedTensors {
 
     private final Map<String, Expected> byKey = new LinkedHashMap<>();
 
-    /** Adds lora_A, lora_B and (BORA mode) bora_sigma of a module with these sizes and weight dtype. */
+    /**
+     * Adds lora_A, lora_B and (BORA mode) bora_sigma of a module with these sizes and adapter
+     * dtype; a file may hold them in that dtype or in one that widens to it exactly.
+     */
     void addModule(String module, long in, long out, int r, int b, Mode mode, ScalarType dtype) {
         SafetensorsDtype d = SafetensorsTorch.dtypeOf(dtype);
         byKey.put(AdapterKeys.loraA(module), new Expected(module, new long[] {r, in}, d,
@@ -96,13 +100,23 @@ final class ExpectedTensors {
                         + " has shape " + Arrays.toString(info.shape()) + " in the file but the model needs "
                         + Arrays.toString(x.shape()) + " (" + x.shapeReason() + ")");
             }
-            if (info.dtype() != x.dtype()) {
+            if (info.dtype() != x.dtype() && !widensExactly(info.dtype(), x.dtype())) {
                 throw new AdapterFileException(file + ": module '" + x.module() + "': tensor " + e.getKey()
-                        + " is " + info.dtype() + " in the file but the model's weights are " + x.dtype()
-                        + "; convert the model (or the file) so that the dtypes agree");
+                        + " is " + info.dtype() + " in the file but the model's adapters are " + x.dtype()
+                        + ", which cannot hold it exactly; load it onto a model whose adapters are " + info.dtype()
+                        + " or wider, or convert the file");
             }
         }
         return extras;
+    }
+
+    /** Whether every value of {@code from} is exactly a value of {@code to}: bf16, f16 -> f32 -> f64. */
+    static boolean widensExactly(SafetensorsDtype from, SafetensorsDtype to) {
+        return switch (from) {
+            case BF16, F16 -> to == SafetensorsDtype.F32 || to == SafetensorsDtype.F64;
+            case F32 -> to == SafetensorsDtype.F64;
+            default -> false;
+        };
     }
 
     private static String abbreviate(List<String> names) {

@@ -224,7 +224,10 @@ public final class SafetensorsHeader {
         return SafetensorsHeaderParser.parse(header, dataLength);
     }
 
-    /** dtype size x product of dims, left to right as the reference does, refusing 64-bit overflow. */
+    /**
+     * dtype size x product of dims, left to right as the reference does, refusing 64-bit overflow,
+     * also of the product of the nonzero dims (a tensor of zero elements still has strides).
+     */
     static long byteLength(SafetensorsDtype dtype, long[] shape) throws SafetensorsFormatException {
         long count = 1;
         for (long d : shape) {
@@ -238,7 +241,14 @@ public final class SafetensorsHeader {
             }
         }
         try {
-            return Math.multiplyExact(count, (long) dtype.byteSize());
+            long bytes = Math.multiplyExact(count, (long) dtype.byteSize());
+            // torch also forms the strides (in elements), products of the later dims that a zero
+            // dim does not bound
+            long strides = 1;
+            for (long d : shape) {
+                strides = Math.multiplyExact(strides, Math.max(d, 1));
+            }
+            return bytes;
         } catch (ArithmeticException e) {
             throw new SafetensorsFormatException("byte length of " + dtype + " " + Arrays.toString(shape) + " overflows 64 bits");
         }

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * A torch {@code Linear} that can carry an adapter. Models that want adapters build their
@@ -67,6 +68,19 @@ public class AdaptableLinear extends Module {
 
     public long outFeatures() {
         return outFeatures;
+    }
+
+    /**
+     * The dtype of the adapters attached to this layer: its weight's, but float32 for a bfloat16
+     * or float16 weight, as PEFT's {@code autocast_adapter_dtype}: the optimizer then updates
+     * float32 parameters, whose small steps bfloat16 would round away, and forward casts them to
+     * the input's dtype (mixed precision: storage and kernels in the input's dtype, float32
+     * master weights). To train half-precision adapters instead, convert the model with
+     * {@code model.to(dtype)} after injecting.
+     */
+    public ScalarType adapterDtype() {
+        ScalarType w = base.weight().scalar_type().intern();
+        return w == ScalarType.BFloat16 || w == ScalarType.Half ? ScalarType.Float : w;
     }
 
     /** The attached adapter, or null. */

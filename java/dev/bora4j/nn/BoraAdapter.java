@@ -11,7 +11,9 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * A BoRA adapter on one frozen linear projection W0 (out x in): y = y0 + s * BoRA(dropout(x)),
@@ -37,7 +39,10 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     private final Tensor sigmaRaw;
     private boolean merged;
 
-    /** A new adapter for {@code target}, with parameters of its weight's dtype and device. */
+    /**
+     * A new adapter for {@code target}, with parameters on its weight's device, in
+     * {@link AdaptableLinear#adapterDtype()} (float32 on a bfloat16 or float16 layer).
+     */
     public BoraAdapter(AdaptableLinear target, BoraConfig config) {
         if (target == null || config == null) {
             throw new IllegalArgumentException("target and config must not be null");
@@ -56,20 +61,21 @@ public class BoraAdapter extends Module implements TrainableAdapter {
         this.target = target;
         this.scaling = config.scaling();
         Tensor w = target.base().weight();
+        TensorOptions dtype = new TensorOptions().dtype(new ScalarTypeOptional(target.adapterDtype()));
         try (NoGradGuard ng = new NoGradGuard()) {
             // kaiming_uniform(a = sqrt 5) on fan_in = in: bound = sqrt(1/3) * sqrt(3/in) = 1/sqrt(in)
             double bound = 1.0 / Math.sqrt(in);
-            Tensor a = w.new_empty(r, in);
+            Tensor a = w.new_empty(new long[] {r, in}, dtype);
             a.uniform_(-bound, bound, new GeneratorOptional());
-            Tensor bw = w.new_zeros(out, r);
+            Tensor bw = w.new_zeros(new long[] {out, r}, dtype);
             Tensor sigma;
             if (config.mode() == Mode.BORA) {
                 double init = config.sigma() == BoraConfig.SigmaParameterization.RAW ? 1.0 : 0.0;
-                sigma = w.new_empty(b, b, r);
+                sigma = w.new_empty(new long[] {b, b, r}, dtype);
                 sigma.fill_(new Scalar(init));
             } else {
                 // LORA: b = 1 and Sigma = 1; MELORA: Sigma[i][i] = 1, Sigma[i][j] = 0 (block-diagonal dW)
-                sigma = w.new_zeros(b, b, r);
+                sigma = w.new_zeros(new long[] {b, b, r}, dtype);
                 for (int i = 0; i < b; i++) {
                     sigma.select(0, i).select(0, i).fill_(new Scalar(1.0));
                 }
@@ -159,11 +165,19 @@ public class BoraAdapter extends Module implements TrainableAdapter {
             return baseOutput;
         }
         Tensor input = config.dropout() > 0 && is_training() ? torch.dropout(x, config.dropout(), true) : x;
-        Tensor s = sigma();
+        // float32 parameters of a half-precision layer are cast to the input's dtype; autograd
+        // takes the gradients back to float32
+        ScalarType compute = input.scalar_type().intern();
+        Tensor a = inDtype(loraA, compute), bm = inDtype(loraB, compute), s = inDtype(sigma(), compute);
         if (useNative(input)) {
-            return BoraFunction.apply(input.contiguous(), baseOutput, loraA, loraB, s.contiguous(), scaling);
+            return BoraFunction.apply(input.contiguous(), baseOutput, a, bm, s.contiguous(), scaling);
         }
-        return BoraReference.forward(input, baseOutput, loraA, loraB, s, scaling);
+        return BoraReference.forward(input, baseOutput, a, bm, s, scaling);
+    }
+
+    /** t itself if it has that dtype, else a differentiable copy in it. */
+    static Tensor inDtype(Tensor t, ScalarType dtype) {
+        return t.scalar_type().intern() == dtype ? t : t.to(dtype);
     }
 
     /** Whether forward runs the native kernels for this input. */
@@ -212,15 +226,17 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     private void addToBaseWeight(boolean add) {
         Tensor w = target.base().weight();
         try (NoGradGuard ng = new NoGradGuard()) {
-            Tensor s = sigma().contiguous();
-            if (useNative(w) && w.is_contiguous()) {
+            boolean sameDtype = w.scalar_type().intern() == loraA.scalar_type().intern();
+            if (sameDtype && useNative(w) && w.is_contiguous()) {
+                Tensor s = sigma().contiguous();
                 if (add) {
                     BoraOps.merge(w, loraA, loraB, s, scaling);
                 } else {
                     BoraOps.unmerge(w, loraA, loraB, s, scaling);
                 }
             } else {
-                Tensor dw = BoraReference.deltaWeight(loraA, loraB, s, scaling);
+                // s*dW in the adapter's dtype (float32 on a half-precision layer), added with one rounding
+                Tensor dw = deltaWeight();
                 if (add) {
                     w.add_(dw);
                 } else {

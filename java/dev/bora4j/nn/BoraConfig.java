@@ -216,7 +216,7 @@ public final class BoraConfig {
      * matches the whole name, or the name equals a target or ends with "." + target.
      */
     public boolean matches(String moduleName) {
-        if (targetRegex != null && targetRegex.matcher(moduleName).matches()) {
+        if (targetRegex != null && targetRegex.matcher(new BoundedText(moduleName, targetRegex)).matches()) {
             return true;
         }
         for (String t : targetModules) {
@@ -225,6 +225,47 @@ public final class BoraConfig {
             }
         }
         return false;
+    }
+
+    /**
+     * A module name that a regex may read at most {@link #MAX_REGEX_READS} characters of: names
+     * are short, so only a regex that backtracks catastrophically (as "(.*){12}z" does) comes
+     * near it, and it fails in a fraction of a second instead of running for hours.
+     */
+    private static final class BoundedText implements CharSequence {
+        static final long MAX_REGEX_READS = 20_000_000;
+        private final String text;
+        private final Pattern regex;
+        private long reads;
+
+        BoundedText(String text, Pattern regex) {
+            this.text = text;
+            this.regex = regex;
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (++reads > MAX_REGEX_READS) {
+                throw new IllegalArgumentException("target_modules regex \"" + regex + "\" backtracks without end on"
+                        + " module '" + text + "'; write it without nested repetition such as (.*)*");
+            }
+            return text.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return text.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return text.subSequence(start, end);
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
     }
 
     @Override

@@ -35,8 +35,8 @@ public final class HiraAdapter extends ProductAdapter {
     }
 
     @Override
-    protected Tensor update() {
+    protected Tensor update(Tensor a, Tensor b) {
         // W0 is frozen (no grad); gradients reach A and B through the product
-        return baseWeight().mul(second().matmul(first()));
+        return baseWeight().mul(b.matmul(a));
     }
 }

@@ -51,15 +51,15 @@ public final class KronaAdapter extends ProductAdapter {
     }
 
     @Override
-    protected Tensor update() {
-        return torch.kron(first(), second());
+    protected Tensor update(Tensor a, Tensor b) {
+        return torch.kron(a, b);
     }
 
     @Override
-    protected Tensor applyUpdate(Tensor x2d) {
+    protected Tensor applyUpdate(Tensor x2d, Tensor a, Tensor b) {
         Tensor xr = x2d.reshape(-1, a2, q);
-        Tensor z = torch.einsum("tjk,mk->tjm", new TensorVector(xr, second())); // B acts on the inner index
-        Tensor y = torch.einsum("ij,tjm->tim", new TensorVector(first(), z));   // A mixes the outer blocks
+        Tensor z = torch.einsum("tjk,mk->tjm", new TensorVector(xr, b)); // B acts on the inner index
+        Tensor y = torch.einsum("ij,tjm->tim", new TensorVector(a, z));  // A mixes the outer blocks
         return y.reshape(-1, a1 * p);
     }
 }

@@ -6,8 +6,11 @@ import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * The shared part of the adapters whose update is a product of two trainable factors other than
@@ -40,12 +43,13 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
         this.firstName = firstName;
         this.secondName = secondName;
         Tensor w = target.base().weight();
+        TensorOptions dtype = new TensorOptions().dtype(new ScalarTypeOptional(target.adapterDtype()));
         try (NoGradGuard ng = new NoGradGuard()) {
             // kaiming_uniform(a = sqrt 5): bound = 1 / sqrt(fan_in), as PEFT initialises lora_A
             double bound = 1.0 / Math.sqrt(firstShape[1]);
-            Tensor a = w.new_empty(firstShape);
+            Tensor a = w.new_empty(firstShape, dtype);
             a.uniform_(-bound, bound, new GeneratorOptional());
-            Tensor b = w.new_zeros(secondShape);
+            Tensor b = w.new_zeros(secondShape, dtype);
             // own handles, retained: see BoraAdapter
             this.first = a.retainReference();
             this.second = b.retainReference();
@@ -70,22 +74,25 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
         return target;
     }
 
-    /** The first factor (kaiming-uniform at init); the adapter's own handle, for its maths. */
+    /** The first factor (kaiming-uniform at init); the adapter's own handle. */
     protected Tensor first() {
         return first;
     }
 
-    /** The second factor (zeros at init); the adapter's own handle, for its maths. */
+    /** The second factor (zeros at init); the adapter's own handle. */
     protected Tensor second() {
         return second;
     }
 
-    /** dW (out x in) without the scaling, differentiable in both factors. */
-    protected abstract Tensor update();
+    /** dW (out x in) without the scaling from the two factors, differentiable in both. */
+    protected abstract Tensor update(Tensor first, Tensor second);
 
-    /** x dW^T as [T, out] for x as [T, in]; differentiable. Subclasses may avoid forming dW. */
-    protected Tensor applyUpdate(Tensor x2d) {
-        return x2d.matmul(update().t());
+    /**
+     * x dW^T as [T, out] for x as [T, in], from the two factors in x's dtype; differentiable.
+     * Subclasses may avoid forming dW.
+     */
+    protected Tensor applyUpdate(Tensor x2d, Tensor first, Tensor second) {
+        return x2d.matmul(update(first, second).t());
     }
 
     @Override
@@ -112,7 +119,9 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
         }
         Tensor input = config.dropout() > 0 && is_training() ? torch.dropout(x, config.dropout(), true) : x;
         long in = target.inFeatures();
-        Tensor y = applyUpdate(input.reshape(-1, in)).mul(new Scalar(scaling));
+        ScalarType compute = input.scalar_type().intern(); // float32 factors of a half-precision layer are cast
+        Tensor y = applyUpdate(input.reshape(-1, in), BoraAdapter.inDtype(first, compute),
+                BoraAdapter.inDtype(second, compute)).mul(new Scalar(scaling));
         return baseOutput.add(y.view(baseOutput.sizes()));
     }
 
@@ -122,7 +131,7 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
             return mergedDelta.clone();
         }
         try (NoGradGuard ng = new NoGradGuard()) {
-            return update().mul(new Scalar(scaling));
+            return update(first, second).mul(new Scalar(scaling));
         }
     }
 

@@ -11,10 +11,12 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -102,7 +104,13 @@ public final class Checkpoints {
             return Optional.empty();
         }
         Path latest = dir.resolve(LATEST);
-        String name = Files.readString(latest, StandardCharsets.UTF_8).trim();
+        String name;
+        try {
+            name = Files.readString(latest, StandardCharsets.UTF_8).trim();
+        } catch (CharacterCodingException e) {
+            throw new IOException("corrupt checkpoint pointer " + latest + ": not UTF-8 text; delete " + dir
+                    + " to start over", e);
+        }
         if (!name.matches(PREFIX + "\\d{1,18}")) {
             throw new IOException("corrupt checkpoint pointer " + latest + ": '" + name
                     + "' is not a checkpoint name; delete " + dir + " to start over");
@@ -110,22 +118,29 @@ public final class Checkpoints {
         Path folder = dir.resolve(name);
         JsonObject state = readState(folder.resolve(STATE));
         long step = step(state, folder.resolve(STATE), Long.parseLong(name.substring(PREFIX.length())));
-        loadTensors(folder.resolve(TENSORS), trainable);
-        Path optimizerFile = folder.resolve(OPTIMIZER);
-        if (!Files.isRegularFile(optimizerFile)) {
-            throw new IOException("checkpoint " + folder + " has no " + OPTIMIZER + "; delete " + dir
-                    + " to start over");
-        }
+        // Everything is read and checked before the parameters change; the optimizer state, the
+        // likelier to be damaged, is loaded before they are overwritten.
+        Map<String, Tensor> saved = checkedTensors(folder.resolve(TENSORS), trainable);
         try {
-            InputArchive archive = new InputArchive();
-            archive.load_from(optimizerFile.toString());
-            optimizer.load(archive);
-            archive.close();
-        } catch (RuntimeException e) {
-            // torch's message goes on with its C++ stack; its first line says what went wrong
-            String what = String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip();
-            throw new IOException("cannot load optimizer state " + optimizerFile + ": " + what + "; delete " + dir
-                    + " to start over", e);
+            Path optimizerFile = folder.resolve(OPTIMIZER);
+            if (!Files.isRegularFile(optimizerFile)) {
+                throw new IOException("checkpoint " + folder + " has no " + OPTIMIZER + "; delete " + dir
+                        + " to start over");
+            }
+            try {
+                InputArchive archive = new InputArchive();
+                archive.load_from(optimizerFile.toString());
+                optimizer.load(archive);
+                archive.close();
+            } catch (RuntimeException e) {
+                // torch's message goes on with its C++ stack; its first line says what went wrong
+                String what = String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip();
+                throw new IOException("cannot load optimizer state " + optimizerFile + ": " + what + "; delete " + dir
+                        + " to start over", e);
+            }
+            copy(saved, trainable);
+        } finally {
+            saved.values().forEach(Tensor::close);
         }
         return Optional.of(new Loaded(step, state));
     }
@@ -143,6 +158,9 @@ public final class Checkpoints {
         } catch (JsonParseException | IllegalStateException e) {
             throw new IOException("checkpoint file " + file + " is not a JSON object: " + e.getMessage() + "; delete "
                     + dir + " to start over", e);
+        } catch (CharacterCodingException e) {
+            throw new IOException("checkpoint file " + file + " is not UTF-8 text; delete " + dir + " to start over",
+                    e);
         }
     }
 
@@ -177,29 +195,60 @@ public final class Checkpoints {
 
     /** Copies the tensors of a safetensors file into {@code trainable}, checking names, shapes and dtypes. */
     static void loadTensors(Path file, Map<String, Tensor> trainable) throws IOException {
-        Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
-        for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
-            Tensor source = saved.get(e.getKey());
-            if (source == null) {
-                throw new IOException("checkpoint " + file + " has no tensor '" + e.getKey()
-                        + "': it was written for another model or adapter configuration");
-            }
-            Tensor target = e.getValue();
-            if (!Arrays.equals(source.sizes().vec().get(), target.sizes().vec().get())
-                    || source.scalar_type().value != target.scalar_type().value) {
-                throw new IOException("checkpoint tensor '" + e.getKey() + "' in " + file + " has shape "
-                        + Arrays.toString(source.sizes().vec().get()) + " " + source.scalar_type()
-                        + ", the model expects " + Arrays.toString(target.sizes().vec().get()) + " "
-                        + target.scalar_type());
-            }
-            try (NoGradGuard guard = new NoGradGuard()) {
-                target.copy_(source);
-            }
+        Map<String, Tensor> saved = checkedTensors(file, trainable);
+        try {
+            copy(saved, trainable);
+        } finally {
+            saved.values().forEach(Tensor::close);
         }
-        if (saved.size() != trainable.size()) {
-            List<String> extra = new ArrayList<>(saved.keySet());
-            extra.removeAll(trainable.keySet());
-            throw new IOException("checkpoint " + file + " holds tensors the model does not have: " + extra);
+    }
+
+    /**
+     * The tensors in {@code file}, checked against {@code trainable}: the same names, shapes and
+     * dtypes, and finite values (what save wrote; anything else is damage). Nothing is copied yet.
+     */
+    private static Map<String, Tensor> checkedTensors(Path file, Map<String, Tensor> trainable) throws IOException {
+        Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
+        try {
+            for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
+                Tensor source = saved.get(e.getKey());
+                if (source == null) {
+                    throw new IOException("checkpoint " + file + " has no tensor '" + e.getKey()
+                            + "': it was written for another model or adapter configuration");
+                }
+                Tensor target = e.getValue();
+                if (!Arrays.equals(source.sizes().vec().get(), target.sizes().vec().get())
+                        || source.scalar_type().value != target.scalar_type().value) {
+                    throw new IOException("checkpoint tensor '" + e.getKey() + "' in " + file + " has shape "
+                            + Arrays.toString(source.sizes().vec().get()) + " " + source.scalar_type()
+                            + ", the model expects " + Arrays.toString(target.sizes().vec().get()) + " "
+                            + target.scalar_type());
+                }
+                try (Tensor finite = torch.isfinite(source); Tensor all = finite.all()) {
+                    if (!all.item_bool()) {
+                        throw new IOException("checkpoint tensor '" + e.getKey() + "' in " + file + " holds NaN or"
+                                + " Inf values, which training never saves: the file is damaged; delete it to start"
+                                + " over");
+                    }
+                }
+            }
+            if (saved.size() != trainable.size()) {
+                List<String> extra = new ArrayList<>(saved.keySet());
+                extra.removeAll(trainable.keySet());
+                throw new IOException("checkpoint " + file + " holds tensors the model does not have: " + extra);
+            }
+            return saved;
+        } catch (IOException | RuntimeException e) {
+            saved.values().forEach(Tensor::close);
+            throw e;
+        }
+    }
+
+    private static void copy(Map<String, Tensor> saved, Map<String, Tensor> trainable) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : trainable.entrySet()) {
+                e.getValue().copy_(saved.get(e.getKey()));
+            }
         }
     }
 

@@ -38,8 +38,9 @@ record LoopState(int epoch, int batch, long skipped, double bestDevMcc, int eval
                 integer(s, "skipped", 0, Long.MAX_VALUE, checkpoints),
                 number(s, "best_dev_mcc", checkpoints),
                 (int) integer(s, "evals_without_improvement", 0, Integer.MAX_VALUE, checkpoints));
-        if (state.bestDevMcc > 1 || Double.isNaN(state.bestDevMcc)) {
-            throw corrupt(checkpoints, "'best_dev_mcc' is " + state.bestDevMcc + ", an MCC is at most 1");
+        double mcc = state.bestDevMcc;
+        if (!(mcc >= -1 && mcc <= 1) && mcc != Double.NEGATIVE_INFINITY) { // -Infinity: no evaluation yet
+            throw corrupt(checkpoints, "'best_dev_mcc' is " + mcc + ", an MCC lies in [-1, 1]");
         }
         return state;
     }

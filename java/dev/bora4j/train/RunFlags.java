@@ -8,6 +8,7 @@ import dev.bora4j.io.AtomicFiles;
 import dev.bora4j.models.minilm.AttentionImplementation;
 import dev.bora4j.models.minilm.EncoderMode;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,6 +92,8 @@ final class RunFlags {
             return out;
         } catch (JsonParseException | IllegalStateException e) {
             throw unreadable(file, e.getMessage());
+        } catch (CharacterCodingException e) {
+            throw unreadable(file, "not UTF-8 text");
         }
     }
 

@@ -130,6 +130,8 @@ class AdapterConfigJsonTest {
                 bad("r", new JsonPrimitive(-2), "out of range"),
                 bad("r", new JsonPrimitive(1.5), "must be an integer"),
                 bad("r", new JsonPrimitive(1 << 20), "out of range"),
+                bad("r", JsonParser.parseString("1e999999999"), "is 1E+999999999, out of range"),
+                bad("bora_blocks", JsonParser.parseString("1e-999999999"), "must be an integer, got 1E-999999999"),
                 bad("bora_blocks", new JsonPrimitive(0), "out of range"),
                 bad("bora_blocks", JsonNull.INSTANCE, "is null"),
                 bad("lora_alpha", new JsonPrimitive(0), "must be positive"),
@@ -176,6 +178,17 @@ class AdapterConfigJsonTest {
     void invalidRegexIsRefusedWithTheFileName() throws Exception {
         edit(j -> j.addProperty("target_modules", "proj(["));
         assertLoadFails("regular expression", "adapter_config.json");
+    }
+
+    @Test
+    void aConfigThatDoesNotFitTheModelNamesTheFile() throws Exception {
+        edit(j -> {
+            JsonArray targets = new JsonArray();
+            targets.add("proj");
+            targets.add("pre"); // a plain Linear
+            j.add("target_modules", targets);
+        });
+        assertLoadFails("does not fit the model", "'pre'", "plain torch Linear");
     }
 
     static Stream<Arguments> badTexts() {

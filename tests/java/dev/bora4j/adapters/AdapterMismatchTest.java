@@ -67,11 +67,20 @@ class AdapterMismatchTest {
     }
 
     @Test
-    void otherDtypeIsNamed() {
-        TestModel model = new TestModel(8, 16, 4);
-        model.to(ScalarType.Double, false);
-        AdapterFileException e = assertThrows(AdapterFileException.class, () -> BoraAdapterFiles.load(dir, model));
-        assertTrue(e.getMessage().contains("is F32 in the file but the model's weights are F64"), e.getMessage());
+    void aDtypeTheAdaptersHoldExactlyLoadsAndOneTheyWouldRoundIsNamed(@TempDir Path other) throws Exception {
+        TestModel wide = new TestModel(8, 16, 4);
+        wide.to(ScalarType.Double, false);
+        LoadedAdapter loaded = BoraAdapterFiles.load(dir, wide); // F32 in the file, float64 adapters
+        Tensor a = loaded.adapters().byModule().get("blocks.0.proj").loraA();
+        assertEquals(ScalarType.Double, a.scalar_type().intern());
+        assertTrue(torch.equal(a.to(ScalarType.Float), SafetensorsTorch.readAll(weights)
+                .get("base_model.model.blocks.0.proj.lora_A.weight")), "widened exactly");
+
+        BoraAdapterFiles.save(other, loaded.adapters()); // F64 in the file
+        TestModel narrow = new TestModel(8, 16, 4);
+        AdapterFileException e = assertThrows(AdapterFileException.class, () -> BoraAdapterFiles.load(other, narrow));
+        assertTrue(e.getMessage().contains("is F64 in the file but the model's adapters are F32, which cannot hold it"
+                + " exactly"), e.getMessage());
         assertTrue(e.getMessage().contains("module 'blocks.0.proj'"), e.getMessage());
     }
 

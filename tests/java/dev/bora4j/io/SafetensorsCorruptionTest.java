@@ -251,6 +251,9 @@ class SafetensorsCorruptionTest {
                 "tensor 'a'", "byte length", "overflows 64 bits");
         assertHeaderRejected("{" + tensor("a", "F32", "[4294967296,4294967296,0]", "[0,0]") + "}", 0,
                 "tensor 'a'", "overflows 64 bits");
+        // No element, but torch would still have to form strides of 2^62 * 4 * 4 bytes.
+        assertHeaderRejected("{" + tensor("a", "F32", "[0,4611686018427387904,4]", "[0,0]") + "}", 0,
+                "tensor 'a'", "byte length", "overflows 64 bits");
         // Huge but representable: the byte length disagrees with the offsets, no allocation happens.
         assertHeaderRejected("{" + tensor("a", "U8", "[1000000000000]", "[0,16]") + "}", 16,
                 "tensor 'a'", "needs 1000000000000");

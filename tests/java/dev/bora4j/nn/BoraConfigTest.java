@@ -47,6 +47,20 @@ class BoraConfigTest {
         assertMessage(() -> BoraConfig.builder().targetRegex("(unclosed"), "not a valid regular expression");
     }
 
+    @Test
+    void aRegexThatBacktracksWithoutEndFailsFastNamingTheModule() {
+        BoraConfig c = BoraConfig.builder().targetRegex("(.*){12}z").build(); // about a minute per name unbounded
+        long start = System.nanoTime();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> c.matches("encoder.layer.0.attention.self.query"));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertTrue(e.getMessage().contains("backtracks without end on module 'encoder.layer.0.attention.self.query'"),
+                e.getMessage());
+        assertTrue(seconds < 20, "took " + seconds + " s");
+        assertTrue(BoraConfig.builder().targetRegex("(.*)*query").build().matches("encoder.layer.0.query"),
+                "a nested repetition that finds its match quickly is fine");
+    }
+
     private static void assertMessage(Runnable r, String fragment) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
         assertTrue(e.getMessage().contains(fragment), "message '" + e.getMessage() + "' lacks '" + fragment + "'");

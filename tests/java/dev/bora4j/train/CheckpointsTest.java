@@ -161,6 +161,37 @@ class CheckpointsTest {
                 m.substring(m.indexOf(": ") + 2, m.indexOf("; delete "))), "the cause keeps torch's whole error");
     }
 
+    @Test
+    void aDamagedCheckpointLeavesTheParametersAsTheyWere(@TempDir Path dir) throws IOException {
+        Problem saved = new Problem();
+        saved.step();
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        checkpoints.save(1, saved.trainable(), saved.optimizer, new JsonObject());
+        Path step1 = dir.resolve("step-1");
+        Problem fresh = new Problem();
+        float[] before = values(fresh.w);
+
+        byte[] optimizerBytes = Files.readAllBytes(step1.resolve("optimizer.pt"));
+        Files.write(step1.resolve("optimizer.pt"), java.util.Arrays.copyOf(optimizerBytes, 100));
+        assertThrows(IOException.class, () -> checkpoints.loadLatest(fresh.trainable(), fresh.optimizer));
+        assertTrue(java.util.Arrays.equals(before, values(fresh.w)), "a damaged optimizer.pt overwrote the weights");
+        Files.write(step1.resolve("optimizer.pt"), optimizerBytes);
+
+        Map<String, Tensor> poisoned = new LinkedHashMap<>();
+        poisoned.put("w", saved.w.detach().clone().fill_(new org.bytedeco.pytorch.Scalar(Double.NaN)));
+        dev.bora4j.io.SafetensorsTorch.write(step1.resolve("trainable.safetensors"), poisoned, Map.of());
+        IOException nan = assertThrows(IOException.class,
+                () -> checkpoints.loadLatest(fresh.trainable(), fresh.optimizer));
+        assertTrue(nan.getMessage().contains("'w'") && nan.getMessage().contains("NaN or Inf"), nan.getMessage());
+        assertTrue(java.util.Arrays.equals(before, values(fresh.w)), "a NaN checkpoint overwrote the weights");
+
+        Files.write(dir.resolve(Checkpoints.LATEST), new byte[] {'s', 't', 'e', 'p', '-', '1', (byte) 0xff});
+        IOException utf8 = assertThrows(IOException.class,
+                () -> checkpoints.loadLatest(fresh.trainable(), fresh.optimizer));
+        assertTrue(utf8.getMessage().contains("not UTF-8 text") && utf8.getMessage().contains(Checkpoints.LATEST),
+                utf8.getMessage());
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "\"abc\" | is \"abc\", not a number",

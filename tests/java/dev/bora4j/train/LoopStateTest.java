@@ -42,7 +42,8 @@ class LoopStateTest {
             "batch | \"two\" | 'batch' is \"two\", not a number",
             "skipped | true | 'skipped' is true, not a number",
             "skipped | -4 | 'skipped' is -4.0",
-            "best_dev_mcc | 1.5 | 'best_dev_mcc' is 1.5, an MCC is at most 1",
+            "best_dev_mcc | 1.5 | 'best_dev_mcc' is 1.5, an MCC lies in [-1, 1]",
+            "best_dev_mcc | -5 | 'best_dev_mcc' is -5.0, an MCC lies in [-1, 1]",
             "best_dev_mcc | NaN | 'best_dev_mcc' is NaN",
             "evals_without_improvement | {} | 'evals_without_improvement' is {}, not a number",
             "evals_without_improvement | 3e10 | 'evals_without_improvement' is 3.0E10"})

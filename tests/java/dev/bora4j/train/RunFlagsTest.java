@@ -132,5 +132,9 @@ class RunFlagsTest {
                     () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir), bad);
             assertTrue(e.getMessage().contains("delete it to resume"), e.getMessage());
         }
+        Files.write(file, new byte[] {'{', (byte) 0xff, '}'});
+        IOException e = assertThrows(IOException.class,
+                () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));
+        assertTrue(e.getMessage().contains(file + " (not UTF-8 text)"), e.getMessage());
     }
 }
