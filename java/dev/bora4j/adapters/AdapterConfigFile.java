@@ -20,7 +20,8 @@ import java.util.Map;
 
 /**
  * The {@code adapter_config.json} of a bora4j adapter, in PEFT's style with {@code "peft_type":
- * "BORA"}. Reading validates every field it uses and names the file and field on error; fields it
+ * "BORA"}, or of a plain PEFT LoRA ({@code "peft_type": "LORA"}, read as a LORA-mode adapter:
+ * what {@link LoraExport} writes, or a LoRA trained with PEFT). Reading validates every field it uses and names the file and field on error; fields it
  * does not know are ignored, as PEFT does, so files from newer versions still load.
  */
 public final class AdapterConfigFile {
@@ -29,6 +30,25 @@ public final class AdapterConfigFile {
     public static final String FILE_NAME = "adapter_config.json";
     /** The peft_type of bora4j adapters. */
     public static final String PEFT_TYPE = "BORA";
+    /** The peft_type of PEFT's plain LoRA folders (LoraExport writes them), loaded as LORA mode. */
+    public static final String PEFT_LORA_TYPE = "LORA";
+    /**
+     * Fields of PEFT's LoraConfig that change what a LoRA computes or where it sits, with what
+     * they are; a PEFT LoRA folder with any of them set is refused rather than loaded wrongly.
+     */
+    private static final String[][] PEFT_LORA_FEATURES_NOT_COMPUTED = {
+        {"use_dora", "DoRA (a learned magnitude per output)"},
+        {"rank_pattern", "a rank per module"},
+        {"alpha_pattern", "an alpha per module"},
+        {"layers_to_transform", "a selection of layers"},
+        {"layers_pattern", "a selection of layers"},
+        {"exclude_modules", "modules left out of target_modules"},
+        {"lora_bias", "a trained bias in lora_B"},
+        {"target_parameters", "adapters on parameters instead of modules"},
+        {"layer_replication", "replicated layers"},
+        {"trainable_token_indices", "trained token embeddings"},
+        {"use_qalora", "QA-LoRA's pooled inputs"},
+    };
     /** The version written as "bora4j_version" (the project version in pom.xml). */
     public static final String BORA4J_VERSION = "0.1.0-SNAPSHOT";
     /** Upper bound for r and b: far above any useful value, low enough that products stay in range. */
@@ -132,6 +152,7 @@ public final class AdapterConfigFile {
         return modulesToSave;
     }
 
+    /** The bora4j version that wrote the file; null for a PEFT LoRA folder written elsewhere. */
     public String bora4jVersion() {
         return bora4jVersion;
     }
@@ -193,13 +214,19 @@ public final class AdapterConfigFile {
 
     private static AdapterConfigFile parse(ConfigFields f) throws AdapterFileException {
         String peftType = f.string("peft_type");
-        if (!PEFT_TYPE.equals(peftType)) {
+        if (!PEFT_TYPE.equals(peftType) && !PEFT_LORA_TYPE.equals(peftType)) {
             throw f.error("peft_type", "is \"" + peftType + "\"; bora4j loads adapters with peft_type \"" + PEFT_TYPE
-                    + "\"" + ("LORA".equals(peftType) ? " (a plain LoRA folder is for PEFT or vLLM)" : ""));
+                    + "\" and PEFT's plain \"" + PEFT_LORA_TYPE + "\"");
+        }
+        boolean peftLora = PEFT_LORA_TYPE.equals(peftType);
+        if (peftLora) {
+            for (String[] feature : PEFT_LORA_FEATURES_NOT_COMPUTED) {
+                f.requireUnset(feature[0], feature[1] + ", which bora4j does not compute; it loads plain LoRA");
+            }
         }
         int rank = f.integer("r", 1, MAX_RANK);
-        Mode mode = Mode.valueOf(f.choice("bora_mode", "BORA", "LORA", "MELORA"));
-        int blocks = f.integer("bora_blocks", 1, MAX_RANK);
+        Mode mode = peftLora ? Mode.LORA : Mode.valueOf(f.choice("bora_mode", "BORA", "LORA", "MELORA"));
+        int blocks = peftLora ? 1 : f.integer("bora_blocks", 1, MAX_RANK);
         if (mode == Mode.LORA && blocks != 1) {
             throw f.error("bora_blocks", "is " + blocks + " but bora_mode LORA uses one block (b = 1)");
         }
@@ -212,8 +239,8 @@ public final class AdapterConfigFile {
         if (!(dropout >= 0 && dropout < 1)) {
             throw f.error("lora_dropout", "is " + dropout + "; it must be in [0, 1)");
         }
-        SigmaParameterization sigma = SigmaParameterization.valueOf(
-                f.choice("bora_sigma", "raw", "exp", "exp_norm").toUpperCase(Locale.ROOT));
+        SigmaParameterization sigma = peftLora ? SigmaParameterization.EXP // unused: LoRA's Sigma is fixed
+                : SigmaParameterization.valueOf(f.choice("bora_sigma", "raw", "exp", "exp_norm").toUpperCase(Locale.ROOT));
         boolean[] isRegex = new boolean[1];
         List<String> targets = f.targetModules("target_modules", isRegex);
         String bias = f.isPresent("bias") ? f.string("bias") : "none";
@@ -225,7 +252,7 @@ public final class AdapterConfigFile {
         }
         f.optionalBool("inference_mode", true); // type-checked; loading never trains by itself
         List<String> modulesToSave = f.optionalStringList("modules_to_save");
-        String version = f.string("bora4j_version");
+        String version = peftLora ? f.optionalString("bora4j_version") : f.string("bora4j_version");
         return new AdapterConfigFile(rank, blocks, alpha, rsLora, dropout, sigma, mode,
                 isRegex[0] ? null : targets, isRegex[0] ? targets.get(0) : null,
                 f.optionalString("base_model_name_or_path"), f.optionalString("task_type"),

@@ -65,6 +65,28 @@ final class ConfigFields {
         return e.getAsBoolean();
     }
 
+    /**
+     * Refuses a field that is set: present with a value other than null, false, or an empty list,
+     * object or string (how PEFT writes a feature that is off).
+     */
+    void requireUnset(String field, String why) throws AdapterFileException {
+        if (!isPresent(field)) {
+            return;
+        }
+        JsonElement e = json.get(field);
+        boolean off = e.isJsonPrimitive() && e.getAsJsonPrimitive().isBoolean() && !e.getAsBoolean()
+                || e.isJsonArray() && e.getAsJsonArray().isEmpty()
+                || e.isJsonObject() && e.getAsJsonObject().isEmpty()
+                || e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() && e.getAsString().isEmpty();
+        if (!off) {
+            throw error(field, "is " + abbreviate(e.toString()) + ": " + why);
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    }
+
     boolean optionalBool(String field, boolean dflt) throws AdapterFileException {
         return isPresent(field) ? bool(field) : dflt;
     }

@@ -121,7 +121,7 @@ class AdapterConfigJsonTest {
 
     static Stream<Arguments> badFields() {
         return Stream.of(
-                bad("peft_type", new JsonPrimitive("LORA"), "\"LORA\""),
+                bad("peft_type", new JsonPrimitive("LOHA"), "\"LOHA\""),
                 bad("peft_type", null, "missing"),
                 bad("peft_type", new JsonPrimitive(3), "must be a string"),
                 bad("r", null, "missing"),

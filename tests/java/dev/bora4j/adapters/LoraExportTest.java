@@ -116,6 +116,17 @@ class LoraExportTest {
             Tensor base = plainLoraForward(model, x, Map.of(), 0);
             assertTrue(TorchTesting.relError(base, bora) > 1e-2, "adapters hardly change the output");
         }
+        // the export loads back into bora4j as a LORA-mode adapter of rank b*r computing the same
+        torch.manual_seed(17);
+        TestModel fresh = new TestModel(8, 16, 4);
+        LoadedAdapter loaded = BoraAdapterFiles.load(dir, fresh);
+        assertEquals(Mode.LORA, loaded.config().mode());
+        assertEquals(rPrime, loaded.config().rank());
+        assertEquals(null, loaded.config().bora4jVersion());
+        try (NoGradGuard ng = new NoGradGuard()) {
+            double err = TorchTesting.relError(fresh.forward(x), model.forward(x));
+            assertTrue(err < 1e-5, "the exported LoRA loaded back vs BoRA: relative error " + err);
+        }
         if (config.mode() == Mode.LORA) {
             BoraAdapter head = adapters.byModule().get("head");
             assertTrue(torch.equal(lora.get("base_model.model.head.lora_A.weight"), head.loraA()),
@@ -151,6 +162,41 @@ class LoraExportTest {
                 Tensor expectB = a.loraB().narrow(0, i, 1).mul(s.select(0, i).select(0, jb));
                 assertTrue(torch.equal(bBlock, expectB), "B' block (" + i + ", " + jb + ")");
             }
+        }
+    }
+
+    @Test
+    void aPeftLoraConfigLoadsAndOneUsingFeaturesBora4jDoesNotComputeIsRefused() throws Exception {
+        torch.manual_seed(4);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().mode(Mode.LORA).targetModules("head")
+                .rank(2).alpha(4).build());
+        AdapterFixtures.randomize(adapters);
+        LoraExport.export(dir, adapters, AdapterSaveOptions.none());
+        Path config = dir.resolve("adapter_config.json");
+        // fields PEFT writes with these features off, and one bora4j does not know
+        JsonObject peft = JsonParser.parseString(Files.readString(config)).getAsJsonObject();
+        for (String empty : new String[] {"rank_pattern", "alpha_pattern"}) {
+            peft.add(empty, new JsonObject());
+        }
+        peft.add("layers_to_transform", com.google.gson.JsonNull.INSTANCE);
+        peft.addProperty("lora_bias", false);
+        peft.addProperty("revision", "main");
+        Files.writeString(config, peft.toString());
+        torch.manual_seed(4);
+        assertEquals(2, BoraAdapterFiles.load(dir, new TestModel(8, 16, 4)).config().rank());
+
+        for (String[] feature : new String[][] {{"use_dora", "true"}, {"rank_pattern", "{\"head\": 4}"},
+                {"layers_to_transform", "[0]"}, {"lora_bias", "true"}}) {
+            JsonObject j = peft.deepCopy();
+            j.add(feature[0], JsonParser.parseString(feature[1]));
+            Files.writeString(config, j.toString());
+            TestModel fresh = new TestModel(8, 16, 4);
+            AdapterFileException e = org.junit.jupiter.api.Assertions.assertThrows(AdapterFileException.class,
+                    () -> BoraAdapterFiles.load(dir, fresh));
+            assertTrue(e.getMessage().contains("field \"" + feature[0] + "\"")
+                    && e.getMessage().contains("which bora4j does not compute"), e.getMessage());
+            assertEquals(null, fresh.head.adapter(), "a refused folder leaves the model as it was");
         }
     }
 }
