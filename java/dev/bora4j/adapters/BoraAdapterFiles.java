@@ -45,6 +45,7 @@ public final class BoraAdapterFiles {
 
     /** Saves {@code adapters} (and the options' extra tensors) into {@code dir}, creating it if needed. */
     public static void save(Path dir, BoraAdapters adapters, AdapterSaveOptions options) throws IOException {
+        requireNonNull(dir, "dir", options, "options");
         BoraConfig config = commonConfig(adapters);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
@@ -74,9 +75,7 @@ public final class BoraAdapterFiles {
      *     message names the module, the tensor and both shapes), or adapter tensors holding NaN or Inf
      */
     public static LoadedAdapter load(Path dir, Module model, Backend backend) throws IOException {
-        if (dir == null || model == null || backend == null) {
-            throw new IllegalArgumentException("dir, model and backend must not be null");
-        }
+        requireNonNull(dir, "dir", model, "model", backend, "backend");
         Path configPath = dir.resolve(AdapterConfigFile.FILE_NAME);
         AdapterConfigFile cfg = AdapterConfigFile.read(configPath);
         BoraConfig config;
@@ -122,6 +121,7 @@ public final class BoraAdapterFiles {
      * extra tensors.
      */
     public static Map<String, Tensor> loadInto(Path dir, BoraAdapters adapters) throws IOException {
+        requireNonNull(dir, "dir", adapters, "adapters");
         BoraConfig config = commonConfig(adapters);
         Path configPath = dir.resolve(AdapterConfigFile.FILE_NAME);
         AdapterConfigFile cfg = AdapterConfigFile.read(configPath);
@@ -163,6 +163,15 @@ public final class BoraAdapterFiles {
     }
 
     // ------------------------------------------------------------------------------------------
+
+    /** IllegalArgumentException naming the first null argument of (value, name) pairs. */
+    static void requireNonNull(Object... valuesAndNames) {
+        for (int i = 0; i < valuesAndNames.length; i += 2) {
+            if (valuesAndNames[i] == null) {
+                throw new IllegalArgumentException(valuesAndNames[i + 1] + " must not be null");
+            }
+        }
+    }
 
     /** The one config all adapters share (one injection); IllegalArgumentException otherwise. */
     static BoraConfig commonConfig(BoraAdapters adapters) {

@@ -29,6 +29,7 @@ public final class LoraExport {
 
     /** Writes the exported LoRA folder: {@code adapter_model.safetensors} and a LoRA {@code adapter_config.json}. */
     public static void export(Path dir, BoraAdapters adapters, AdapterSaveOptions options) throws IOException {
+        BoraAdapterFiles.requireNonNull(dir, "dir", options, "options");
         BoraConfig config = BoraAdapterFiles.commonConfig(adapters);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {

@@ -32,6 +32,7 @@ public final class MergedWeights {
 
     /** Writes the merged weights of {@code model} to {@code file} (safetensors, atomic). */
     public static void export(Path file, Module model) throws IOException {
+        BoraAdapterFiles.requireNonNull(file, "file", model, "model");
         Map<String, Tensor> merged = compute(model);
         try {
             BoraAdapterFiles.requireFiniteToWrite(merged, file);

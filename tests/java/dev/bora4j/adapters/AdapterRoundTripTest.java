@@ -277,4 +277,20 @@ class AdapterRoundTripTest {
         assertFalse(Files.exists(folder) || Files.exists(lora)
                 || Files.exists(merged), "a file or folder was created");
     }
+
+    @Test
+    void nullArgumentsAreNamed() {
+        TestModel[] model = new TestModel[1];
+        BoraAdapters adapters = adapted(model, 5, BoraConfig.builder().targetModules("head").build());
+        for (Executable call : List.<Executable>of(
+                () -> BoraAdapterFiles.save(null, adapters),
+                () -> BoraAdapterFiles.load(null, model[0]),
+                () -> BoraAdapterFiles.loadInto(null, adapters),
+                () -> LoraExport.export(null, adapters, AdapterSaveOptions.none()),
+                () -> LoraExport.export(tmp, adapters, null),
+                () -> MergedWeights.export(null, model[0]))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+            assertTrue(e.getMessage().endsWith(" must not be null"), e.getMessage());
+        }
+    }
 }
