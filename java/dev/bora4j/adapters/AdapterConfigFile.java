@@ -48,7 +48,14 @@ public final class AdapterConfigFile {
         {"layer_replication", "replicated layers"},
         {"trainable_token_indices", "trained token embeddings"},
         {"use_qalora", "QA-LoRA's pooled inputs"},
+        {"alora_invocation_tokens", "activated LoRA (the adapter acts only after these tokens)"},
     };
+    /**
+     * init_lora_weights values whose adapters belong to a changed base weight (PiSSA, OLoRA and
+     * CorDA move the top components out of W0; LoftQ quantises it) unless converted to plain LoRA.
+     */
+    private static final List<String> PEFT_LORA_INITS_THAT_CHANGE_THE_BASE = List.of("pissa", "olora", "corda",
+            "loftq");
     /** The version written as "bora4j_version" (the project version in pom.xml). */
     public static final String BORA4J_VERSION = "0.1.0-SNAPSHOT";
     /** Upper bound for r and b: far above any useful value, low enough that products stay in range. */
@@ -222,6 +229,12 @@ public final class AdapterConfigFile {
         if (peftLora) {
             for (String[] feature : PEFT_LORA_FEATURES_NOT_COMPUTED) {
                 f.requireUnset(feature[0], feature[1] + ", which bora4j does not compute; it loads plain LoRA");
+            }
+            String init = f.isStringField("init_lora_weights") ? f.string("init_lora_weights") : "";
+            if (PEFT_LORA_INITS_THAT_CHANGE_THE_BASE.stream().anyMatch(init.toLowerCase(Locale.ROOT)::startsWith)) {
+                throw f.error("init_lora_weights", "is \"" + init + "\": such an adapter goes with a base weight that"
+                        + " its initialisation changed; convert it to a plain LoRA in PEFT first"
+                        + " (path_initial_model_for_weight_conversion)");
             }
         }
         int rank = f.integer("r", 1, MAX_RANK);

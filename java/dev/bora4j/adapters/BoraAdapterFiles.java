@@ -1,6 +1,7 @@
 package dev.bora4j.adapters;
 
 import dev.bora4j.io.AtomicFiles;
+import dev.bora4j.io.SafetensorsDtype;
 import dev.bora4j.io.SafetensorsReader;
 import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.nn.AdaptableLinear;
@@ -19,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -47,6 +50,7 @@ public final class BoraAdapterFiles {
     public static void save(Path dir, BoraAdapters adapters, AdapterSaveOptions options) throws IOException {
         requireNonNull(dir, "dir", options, "options");
         BoraConfig config = commonConfig(adapters);
+        options = withModulesToSave(options, adapters);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
             BoraAdapter a = e.getValue();
@@ -78,12 +82,18 @@ public final class BoraAdapterFiles {
         requireNonNull(dir, "dir", model, "model", backend, "backend");
         Path configPath = dir.resolve(AdapterConfigFile.FILE_NAME);
         AdapterConfigFile cfg = AdapterConfigFile.read(configPath);
-        BoraConfig config;
+        BoraConfig parsed;
         try {
-            config = cfg.toBoraConfig(backend);
+            parsed = cfg.toBoraConfig(backend);
         } catch (IllegalArgumentException e) {
             throw new AdapterFileException(configPath + ": " + e.getMessage(), e);
         }
+        Map<String, Tensor> modelParams = parameters(model);
+        List<String> savedHere = cfg.modulesToSave().stream()
+                .filter(m -> modelParams.keySet().stream().anyMatch(p -> p.startsWith(m + "."))).toList();
+        // modules_to_save the model has are restored into it and trainable again, as PEFT does
+        BoraConfig config = savedHere.isEmpty() ? parsed
+                : fits(() -> parsed.toBuilder().modulesToSave(savedHere.toArray(new String[0])).build(), configPath);
         ExpectedTensors expected = new ExpectedTensors();
         List<String> targets = new ArrayList<>();
         for (Map.Entry<String, AdaptableLinear> e : ModelModules.adaptableLinears(model).entrySet()) {
@@ -104,15 +114,79 @@ public final class BoraAdapterFiles {
                     + " target_modules " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules())
                     + "; the adapter was saved for another model");
         }
-        try (FileTensors file = FileTensors.read(dir.resolve(WEIGHTS_FILE_NAME), expected, cfg.modulesToSave())) {
+        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
+            Map<String, Tensor> restored = checkedSavedModules(weights, file.extras(), savedHere, modelParams);
             BoraAdapters adapters = fits(() -> BoraInjector.inject(model, config), configPath);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
                 throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
                         + " differ from the modules checked " + targets);
             }
             copyInto(file.adapter(), adapters, cfg.mode());
+            try (NoGradGuard ng = new NoGradGuard()) {
+                restored.forEach((name, value) -> modelParams.get(name).copy_(value));
+            }
             return new LoadedAdapter(cfg, adapters, file.extras());
         }
+    }
+
+    /**
+     * The extras that restore parameters of the modules_to_save present in the model, checked
+     * before anything changes: the shape of the model's parameter, its dtype or one that widens to
+     * it exactly, and finite values.
+     */
+    private static Map<String, Tensor> checkedSavedModules(Path weights, Map<String, Tensor> extras,
+            List<String> savedHere, Map<String, Tensor> modelParams) throws AdapterFileException {
+        Map<String, Tensor> restored = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : extras.entrySet()) {
+            String name = e.getKey();
+            if (savedHere.stream().noneMatch(m -> name.startsWith(m + "."))) {
+                continue;
+            }
+            Tensor param = modelParams.get(name);
+            String key = AdapterKeys.extra(name);
+            if (param == null) {
+                throw new AdapterFileException(weights + ": tensor " + key + " is under modules_to_save but the"
+                        + " model has no parameter " + name);
+            }
+            Tensor value = e.getValue();
+            SafetensorsDtype have = SafetensorsTorch.dtypeOf(value.scalar_type());
+            SafetensorsDtype need = SafetensorsTorch.dtypeOf(param.scalar_type());
+            if (!java.util.Arrays.equals(value.sizes().vec().get(), param.sizes().vec().get())
+                    || have != need && !ExpectedTensors.widensExactly(have, need)) {
+                throw new AdapterFileException(weights + ": tensor " + key + " is " + have + " "
+                        + java.util.Arrays.toString(value.sizes().vec().get()) + " in the file but the model's " + name
+                        + " is " + need + " " + java.util.Arrays.toString(param.sizes().vec().get()));
+            }
+            requireFinite(weights, key, value);
+            restored.put(name, value);
+        }
+        return restored;
+    }
+
+    private static Map<String, Tensor> parameters(Module model) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        StringTensorDict params = model.named_parameters();
+        StringVector keys = params.keys();
+        for (long i = 0; i < keys.size(); i++) {
+            String key = keys.get(i).getString();
+            out.put(key, params.get(key));
+        }
+        return out;
+    }
+
+    /**
+     * The options plus the adapters' modules_to_save parameters as extra tensors; a tensor the
+     * options name explicitly is the one written.
+     */
+    static AdapterSaveOptions withModulesToSave(AdapterSaveOptions options, BoraAdapters adapters) {
+        AdapterSaveOptions out = options;
+        for (Map.Entry<String, Tensor> e : adapters.modulesToSaveParameters().entrySet()) {
+            if (!options.extraTensors().containsKey(e.getKey())) {
+                out = out.withExtraTensor(e.getKey(), e.getValue());
+            }
+        }
+        return out;
     }
 
     /**

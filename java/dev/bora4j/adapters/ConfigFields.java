@@ -33,6 +33,11 @@ final class ConfigFields {
         return json.has(field) && !json.get(field).isJsonNull();
     }
 
+    /** Whether the field holds a string (PEFT's init_lora_weights is a boolean or a method name). */
+    boolean isStringField(String field) {
+        return isPresent(field) && json.get(field).isJsonPrimitive() && json.get(field).getAsJsonPrimitive().isString();
+    }
+
     private JsonElement required(String field) throws AdapterFileException {
         if (!json.has(field)) {
             throw error(field, "is missing");

@@ -86,7 +86,14 @@ public final class MergedWeights {
 
     /** value += s*dW unless the adapter is already merged into the weight (then it holds W0 + s*dW). */
     private static void addDelta(String name, AdaptableLinear al, Tensor value) {
-        if (!(al.adapter() instanceof TrainableAdapter adapter) || adapter.isMerged()) {
+        if (al.adapter() == null) {
+            return;
+        }
+        if (!(al.adapter() instanceof TrainableAdapter adapter)) {
+            throw new IllegalArgumentException("module '" + name + "' carries a " + al.adapter().getClass()
+                    .getSimpleName() + ", which has no weight update to merge; only TrainableAdapters are merged");
+        }
+        if (adapter.isMerged()) {
             return;
         }
         if (!al.isAdapterEnabled()) {
@@ -100,7 +107,7 @@ public final class MergedWeights {
             dw = BoraReference.deltaWeight(bora.loraA().to(ScalarType.Double), bora.loraB().to(ScalarType.Double),
                     bora.sigma().to(ScalarType.Double), bora.scaling());
         } else {
-            dw = adapter.deltaWeight().to(ScalarType.Double); // HiRA, KronA: s*dW in the weights' dtype
+            dw = adapter.deltaWeight().to(ScalarType.Double); // HiRA, KronA: s*dW in the adapters' dtype
         }
         value.copy_(value.to(ScalarType.Double).add(dw));
     }

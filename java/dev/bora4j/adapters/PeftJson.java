@@ -34,7 +34,7 @@ final class PeftJson {
      */
     static Object targetModules(BoraConfig config, Collection<String> adaptedModules) {
         if (config.targetRegex() != null && config.targetModules().isEmpty()) {
-            return config.targetRegex().pattern();
+            return config.targetRegex();
         }
         if (config.targetRegex() == null) {
             return new ArrayList<>(config.targetModules());

@@ -240,17 +240,22 @@ public final class SafetensorsHeader {
                 throw new SafetensorsFormatException("element count of shape " + Arrays.toString(shape) + " overflows 64 bits");
             }
         }
+        long bytes;
         try {
-            long bytes = Math.multiplyExact(count, (long) dtype.byteSize());
-            // torch also forms the strides (in elements), products of the later dims that a zero
-            // dim does not bound
-            long strides = 1;
-            for (long d : shape) {
-                strides = Math.multiplyExact(strides, Math.max(d, 1));
-            }
-            return bytes;
+            bytes = Math.multiplyExact(count, (long) dtype.byteSize());
         } catch (ArithmeticException e) {
             throw new SafetensorsFormatException("byte length of " + dtype + " " + Arrays.toString(shape) + " overflows 64 bits");
         }
+        // torch also forms the strides (in elements): the products of the dims after each one,
+        // which a zero dim elsewhere does not bound
+        try {
+            long stride = 1;
+            for (int i = shape.length - 1; i > 0; i--) {
+                stride = Math.multiplyExact(stride, Math.max(shape[i], 1));
+            }
+        } catch (ArithmeticException e) {
+            throw new SafetensorsFormatException("strides of shape " + Arrays.toString(shape) + " overflow 64 bits");
+        }
+        return bytes;
     }
 }

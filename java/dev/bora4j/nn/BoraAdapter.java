@@ -133,7 +133,8 @@ public class BoraAdapter extends Module implements TrainableAdapter {
 
     /** Sigma (b x b x r) from its parameterisation; differentiable in P. */
     public Tensor sigma() {
-        return config.mode() != Mode.BORA ? new Tensor(sigmaRaw) : sigmaOf(sigmaRaw, config.sigma());
+        boolean stored = config.mode() != Mode.BORA || config.sigma() == BoraConfig.SigmaParameterization.RAW;
+        return stored ? new Tensor(sigmaRaw) : sigmaOf(sigmaRaw, config.sigma());
     }
 
     /** Sigma from its parameter P (b x b x r) under {@code parameterization}; differentiable in P. */

@@ -22,10 +22,13 @@ public final class BoraAdapters {
     // emptied by unload() / mergeAndUnload(): the model no longer holds these adapters
     private Map<String, TrainableAdapter> adapters;
     private List<AdaptableLinear> layers;
+    private Map<String, Tensor> modulesToSave;
 
-    BoraAdapters(Map<String, ? extends TrainableAdapter> adapters, Collection<AdaptableLinear> layers) {
+    BoraAdapters(Map<String, ? extends TrainableAdapter> adapters, Collection<AdaptableLinear> layers,
+            Map<String, Tensor> modulesToSaveParameters) {
         this.adapters = Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
         this.layers = List.copyOf(layers);
+        this.modulesToSave = Collections.unmodifiableMap(new LinkedHashMap<>(modulesToSaveParameters));
     }
 
     /** Every adapter by the name of the module it is attached to, in model order. */
@@ -51,7 +54,10 @@ public final class BoraAdapters {
         return Collections.unmodifiableMap(bora);
     }
 
-    /** Trainable tensors by their name in the model's named_parameters(). */
+    /**
+     * Trainable tensors by their name in the model's named_parameters(): the adapters', then those
+     * of the config's modules_to_save.
+     */
     public Map<String, Tensor> trainableParameters() {
         Map<String, Tensor> params = new LinkedHashMap<>();
         for (Map.Entry<String, TrainableAdapter> e : adapters.entrySet()) {
@@ -60,6 +66,17 @@ public final class BoraAdapters {
                 params.put(prefix + t.getKey(), t.getValue());
             }
         }
+        params.putAll(modulesToSaveParameters());
+        return params;
+    }
+
+    /**
+     * The parameters of the modules the config lists in modules_to_save (trained with the adapters
+     * and saved with them), by name in the model; new handles.
+     */
+    public Map<String, Tensor> modulesToSaveParameters() {
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        modulesToSave.forEach((name, t) -> params.put(name, new Tensor(t)));
         return params;
     }
 
@@ -127,6 +144,7 @@ public final class BoraAdapters {
         }
         adapters = Map.of();
         layers = List.of();
+        modulesToSave = Map.of();
     }
 
     /**

@@ -2,8 +2,8 @@ package dev.bora4j.nn;
 
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 
 /**
  * Everything that defines a set of BoRA adapters, immutable; build with {@link #builder()}.
@@ -71,6 +71,7 @@ public final class BoraConfig {
     private final Pattern targetRegex;
     private final int kronOut;
     private final int kronIn;
+    private final List<String> modulesToSave;
 
     private BoraConfig(Builder b) {
         this.mode = Objects.requireNonNull(b.mode, "mode");
@@ -85,6 +86,7 @@ public final class BoraConfig {
         this.targetRegex = b.targetRegex;
         this.kronOut = b.kronOut;
         this.kronIn = b.kronIn;
+        this.modulesToSave = List.copyOf(b.modulesToSave);
         validate();
     }
 
@@ -118,6 +120,11 @@ public final class BoraConfig {
                 throw new IllegalArgumentException("target module names must be non-empty, got " + targetModules);
             }
         }
+        for (String m : modulesToSave) {
+            if (m.isBlank()) {
+                throw new IllegalArgumentException("modules_to_save names must be non-empty, got " + modulesToSave);
+            }
+        }
     }
 
     public static Builder builder() {
@@ -132,6 +139,7 @@ public final class BoraConfig {
         b.targetRegex = targetRegex;
         b.kronOut = kronOut;
         b.kronIn = kronIn;
+        b.modulesToSave = modulesToSave;
         return b;
     }
 
@@ -171,9 +179,28 @@ public final class BoraConfig {
         return targetModules;
     }
 
+    /**
+     * Modules trained and saved along with the adapters, as PEFT's {@code modules_to_save} (a
+     * classification head, say): matched by name suffix like the targets; the injector leaves
+     * their parameters trainable and the adapter files hold them.
+     */
+    public List<String> modulesToSave() {
+        return modulesToSave;
+    }
+
+    /** Whether the module of this name is one of {@link #modulesToSave()}. */
+    public boolean savesModule(String moduleName) {
+        for (String m : modulesToSave) {
+            if (moduleName.equals(m) || moduleName.endsWith("." + m)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The full-match regex for module names, or null. */
-    public Pattern targetRegex() {
-        return targetRegex;
+    public String targetRegex() {
+        return targetRegex == null ? null : targetRegex.pattern();
     }
 
     /**
@@ -216,7 +243,7 @@ public final class BoraConfig {
      * matches the whole name, or the name equals a target or ends with "." + target.
      */
     public boolean matches(String moduleName) {
-        if (targetRegex != null && targetRegex.matcher(new BoundedText(moduleName, targetRegex)).matches()) {
+        if (targetRegex != null && targetRegex.matches(moduleName)) {
             return true;
         }
         for (String t : targetModules) {
@@ -227,53 +254,13 @@ public final class BoraConfig {
         return false;
     }
 
-    /**
-     * A module name that a regex may read at most {@link #MAX_REGEX_READS} characters of: names
-     * are short, so only a regex that backtracks catastrophically (as "(.*){12}z" does) comes
-     * near it, and it fails in a fraction of a second instead of running for hours.
-     */
-    private static final class BoundedText implements CharSequence {
-        static final long MAX_REGEX_READS = 20_000_000;
-        private final String text;
-        private final Pattern regex;
-        private long reads;
-
-        BoundedText(String text, Pattern regex) {
-            this.text = text;
-            this.regex = regex;
-        }
-
-        @Override
-        public char charAt(int index) {
-            if (++reads > MAX_REGEX_READS) {
-                throw new IllegalArgumentException("target_modules regex \"" + regex + "\" backtracks without end on"
-                        + " module '" + text + "'; write it without nested repetition such as (.*)*");
-            }
-            return text.charAt(index);
-        }
-
-        @Override
-        public int length() {
-            return text.length();
-        }
-
-        @Override
-        public CharSequence subSequence(int start, int end) {
-            return text.subSequence(start, end);
-        }
-
-        @Override
-        public String toString() {
-            return text;
-        }
-    }
-
     @Override
     public String toString() {
         return "BoraConfig{mode=" + mode + ", r=" + rank + ", b=" + blocks + ", alpha=" + alpha + ", rsLora=" + rsLora
                 + ", dropout=" + dropout + ", sigma=" + sigma
                 + (mode == Mode.KRONA ? ", kron=" + kronOut + "x" + kronIn : "") + ", backend=" + backend + ", targets=" + targetModules
-                + (targetRegex != null ? ", regex=" + targetRegex : "") + "}";
+                + (targetRegex != null ? ", regex=" + targetRegex.pattern() : "")
+                + (modulesToSave.isEmpty() ? "" : ", modulesToSave=" + modulesToSave) + "}";
     }
 
     public static final class Builder {
@@ -289,8 +276,25 @@ public final class BoraConfig {
         private Pattern targetRegex;
         private int kronOut;
         private int kronIn;
+        private List<String> modulesToSave = List.of();
 
         private Builder() {
+        }
+
+        /**
+         * Modules (name suffixes, e.g. "classifier") trained and saved with the adapters, as PEFT's
+         * {@code modules_to_save}.
+         */
+        public Builder modulesToSave(String... names) {
+            Objects.requireNonNull(names, "modules_to_save names");
+            for (String name : names) {
+                if (name == null) {
+                    throw new IllegalArgumentException("modules_to_save names must be non-empty strings, got "
+                            + java.util.Arrays.toString(names));
+                }
+            }
+            this.modulesToSave = List.of(names);
+            return this;
         }
 
         /** KronA: A is a1 x a2, B is (out/a1) x (in/a2); 0 = automatic (near-square, default). */
@@ -358,16 +362,63 @@ public final class BoraConfig {
             return this;
         }
 
-        /** A regex the whole module name must match, like PEFT's string form of target_modules. */
+        /**
+         * A regex the whole module name must match, like PEFT's string form of target_modules. It
+         * is matched by RE2 (re2j), in time linear in the name, so that no regex in a config file
+         * can hang a load; RE2 has no lookarounds or backreferences, which such names never need.
+         */
         public Builder targetRegex(String regex) {
+            if (regex != null && repetitionCopies(regex) > MAX_REPETITION_COPIES) {
+                throw new IllegalArgumentException("target regex repeats parts of itself more than "
+                        + MAX_REPETITION_COPIES + " times through counted repetitions {n} (nested ones multiply):"
+                        + " its matcher would not fit in memory; simplify it");
+            }
             try {
                 this.targetRegex = regex == null ? null : Pattern.compile(regex);
             } catch (PatternSyntaxException e) {
-                throw new IllegalArgumentException("target regex is not a valid regular expression: " + e.getMessage(),
-                        e);
+                throw new IllegalArgumentException("target regex is not a valid regular expression (RE2 syntax, no"
+                        + " lookarounds or backreferences): " + e.getMessage(), e);
             }
             return this;
         }
+
+        /** Bound on the product of counted repetitions: RE2 expands "(a{1000}){1000}" to 10^6 copies. */
+        private static final long MAX_REPETITION_COPIES = 1000;
+
+        /**
+         * An upper bound on how many copies counted repetitions make of any part of the regex: the
+         * product of their upper counts ({n,} counts n + 1), outside character classes and escapes.
+         */
+        static long repetitionCopies(String regex) {
+            long copies = 1;
+            boolean inClass = false;
+            for (int i = 0; i < regex.length(); i++) {
+                char c = regex.charAt(i);
+                if (c == '\\') {
+                    i++;
+                } else if (inClass) {
+                    inClass = c != ']';
+                } else if (c == '[') {
+                    inClass = true;
+                } else if (c == '{') {
+                    java.util.regex.Matcher m = COUNTED.matcher(regex).region(i, regex.length());
+                    if (m.lookingAt()) {
+                        long low = Long.parseLong(m.group(1));
+                        long high = m.group(2) == null ? low
+                                : m.group(3).isEmpty() ? low + 1 : Long.parseLong(m.group(3));
+                        copies *= Math.max(1, Math.min(high, 1L << 20)); // at most 2^10 * 2^20 so far
+                        if (copies > MAX_REPETITION_COPIES) {
+                            return copies;
+                        }
+                        i = m.end() - 1;
+                    }
+                }
+            }
+            return copies;
+        }
+
+        private static final java.util.regex.Pattern COUNTED =
+                java.util.regex.Pattern.compile("\\{(\\d{1,9})(,(\\d{0,9}))?}");
 
         public BoraConfig build() {
             return new BoraConfig(this);

@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringSharedModuleDict;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.StringVector;
+import org.bytedeco.pytorch.Tensor;
 
 /**
  * Injects BoRA adapters into an existing torch model by module name, as PEFT's
@@ -81,15 +82,57 @@ public final class BoraInjector {
         }
         // Every adapter is built before the model changes: one that cannot be (a KronA factor that
         // does not divide, no memory) leaves the model as it was, so the call can be retried.
+        Map<String, Tensor> saved = modulesToSaveParameters(model, config, names, targets.keySet());
         Map<String, TrainableAdapter> adapters = new LinkedHashMap<>();
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             adapters.put(e.getKey(), newAdapter(e.getValue(), config));
         }
         freezeAllButAdapters(model, adaptablePrefixes);
+        saved.values().forEach(p -> p.requires_grad_(true));
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             e.getValue().setAdapter(adapters.get(e.getKey())); // a child module: the model holds it strongly too
         }
-        return new BoraAdapters(adapters, targets.values());
+        return new BoraAdapters(adapters, targets.values(), saved);
+    }
+
+    /**
+     * The parameters of the config's modules_to_save by their names in the model.
+     *
+     * @throws IllegalArgumentException if a name matches no module, or matches an adapter target
+     */
+    private static Map<String, Tensor> modulesToSaveParameters(Module model, BoraConfig config,
+            List<String> moduleNames, java.util.Set<String> targets) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        if (config.modulesToSave().isEmpty()) {
+            return out;
+        }
+        List<String> savedModules = new ArrayList<>();
+        for (String name : moduleNames) {
+            if (config.savesModule(name)) {
+                for (String t : targets) {
+                    if (name.equals(t) || name.startsWith(t + ".") || t.startsWith(name + ".")) {
+                        throw new IllegalArgumentException("module '" + name + "' is in modules_to_save and holds"
+                                + " or is the adapter target '" + t + "'; a module is either adapted or saved whole");
+                    }
+                }
+                savedModules.add(name);
+            }
+        }
+        for (String wanted : config.modulesToSave()) {
+            if (savedModules.stream().noneMatch(m -> m.equals(wanted) || m.endsWith("." + wanted))) {
+                throw new IllegalArgumentException("modules_to_save '" + wanted + "' matches no module; module names"
+                        + " are " + abbreviate(moduleNames));
+            }
+        }
+        StringTensorDict params = model.named_parameters();
+        StringVector keys = params.keys();
+        for (long i = 0; i < keys.size(); i++) {
+            String key = keys.get(i).getString();
+            if (savedModules.stream().anyMatch(m -> key.startsWith(m + "."))) {
+                out.put(key, params.get(key).retainReference()); // held by BoraAdapters beyond any PointerScope
+            }
+        }
+        return out;
     }
 
     /**

@@ -23,7 +23,7 @@ public interface TrainableAdapter extends LinearAdapter {
 
     /**
      * Undoes {@link #merge()} by subtracting the update it added: W0 comes back up to rounding
-     * (each entry within an ulp or so of its dtype), not bit for bit. Idempotent.
+     * (each entry within about an ulp of W0 + s*dW), not bit for bit. Idempotent.
      */
     void unmerge();
 

@@ -187,15 +187,17 @@ class LoraExportTest {
         assertEquals(2, BoraAdapterFiles.load(dir, new TestModel(8, 16, 4)).config().rank());
 
         for (String[] feature : new String[][] {{"use_dora", "true"}, {"rank_pattern", "{\"head\": 4}"},
-                {"layers_to_transform", "[0]"}, {"lora_bias", "true"}}) {
+                {"layers_to_transform", "[0]"}, {"lora_bias", "true"}, {"alora_invocation_tokens", "[7, 8]"},
+                {"init_lora_weights", "\"pissa_niter_4\""}}) {
             JsonObject j = peft.deepCopy();
             j.add(feature[0], JsonParser.parseString(feature[1]));
             Files.writeString(config, j.toString());
             TestModel fresh = new TestModel(8, 16, 4);
             AdapterFileException e = org.junit.jupiter.api.Assertions.assertThrows(AdapterFileException.class,
                     () -> BoraAdapterFiles.load(dir, fresh));
-            assertTrue(e.getMessage().contains("field \"" + feature[0] + "\"")
-                    && e.getMessage().contains("which bora4j does not compute"), e.getMessage());
+            assertTrue(e.getMessage().contains("field \"" + feature[0] + "\"") && (e.getMessage().contains(
+                    "which bora4j does not compute") || e.getMessage().contains("convert it to a plain LoRA")),
+                    e.getMessage());
             assertEquals(null, fresh.head.adapter(), "a refused folder leaves the model as it was");
         }
     }

@@ -251,9 +251,12 @@ class SafetensorsCorruptionTest {
                 "tensor 'a'", "byte length", "overflows 64 bits");
         assertHeaderRejected("{" + tensor("a", "F32", "[4294967296,4294967296,0]", "[0,0]") + "}", 0,
                 "tensor 'a'", "overflows 64 bits");
-        // No element, but torch would still have to form strides of 2^62 * 4 * 4 bytes.
+        // No element, but torch would still have to form a stride of 2^62 * 4 elements; a huge
+        // first dim is no stride at all.
         assertHeaderRejected("{" + tensor("a", "F32", "[0,4611686018427387904,4]", "[0,0]") + "}", 0,
-                "tensor 'a'", "byte length", "overflows 64 bits");
+                "tensor 'a'", "strides of shape", "overflow 64 bits");
+        String firstDimOnly = "{" + tensor("a", "F32", "[4611686018427387904,0]", "[0,0]") + "}";
+        assertEquals(0, SafetensorsHeader.parse(firstDimOnly.getBytes(StandardCharsets.UTF_8), 0).tensor("a").byteLength());
         // Huge but representable: the byte length disagrees with the offsets, no allocation happens.
         assertHeaderRejected("{" + tensor("a", "U8", "[1000000000000]", "[0,16]") + "}", 16,
                 "tensor 'a'", "needs 1000000000000");

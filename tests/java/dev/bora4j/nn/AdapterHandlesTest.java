@@ -46,4 +46,17 @@ class AdapterHandlesTest {
         a.adapters().merge();
         assertTrue(relError(a.outputs(), before) < 1e-5, "merge after closing the handles");
     }
+
+    @org.junit.jupiter.api.Test
+    void rawSigmaIsHandedOutAsANewHandleToo() {
+        dev.bora4j.TestModel model = new dev.bora4j.TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("head").rank(2).blocks(2)
+                .sigma(BoraConfig.SigmaParameterization.RAW).build());
+        BoraAdapter head = adapters.byModule().get("head");
+        head.sigma().close();
+        head.sigmaParameter().close();
+        Tensor x = dev.bora4j.TorchTesting.randn(org.bytedeco.pytorch.global.torch.ScalarType.Float, 3, 8);
+        model.forward(x).sum().backward();
+        assertTrue(head.sigmaParameter().grad().defined(), "Sigma still takes part after its handles were closed");
+    }
 }

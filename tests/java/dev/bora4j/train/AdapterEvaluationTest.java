@@ -72,17 +72,19 @@ class AdapterEvaluationTest {
     @Test
     void headOfIntegerOrBoolDtypeIsRefused() throws Exception {
         rewrite(m -> m.put(HEAD_W, savedHead.to(ScalarType.Long)));
-        assertLoadFails(weights + ": tensor " + HEAD_W + " is I64 in the file but the classifier's weights are F32");
+        assertLoadFails(weights + ": tensor " + HEAD_W + " is I64 [2, 384] in the file but the model's"
+                + " classifier.weight is F32 [2, 384]");
         rewrite(m -> m.put(HEAD_W, savedHead.to(ScalarType.Bool)));
-        assertLoadFails(weights + ": tensor " + HEAD_W + " is BOOL in the file but the classifier's weights are F32");
+        assertLoadFails(weights + ": tensor " + HEAD_W + " is BOOL [2, 384] in the file but the model's"
+                + " classifier.weight is F32 [2, 384]");
     }
 
     @Test
     void extraTensorsBesidesTheHeadAreRefused() throws Exception {
         // under modules_to_save "classifier" like the head, so the adapter files accept it
         rewrite(m -> m.put("base_model.model.classifier.scale", torch.empty(0, 1L << 62)));
-        assertLoadFails(weights + ": extra tensor(s) [base_model.model.classifier.scale] are not part of the"
-                + " classifier");
+        assertLoadFails(weights + ": tensor base_model.model.classifier.scale is under modules_to_save but the"
+                + " model has no parameter classifier.scale");
     }
 
     private void assertLoadFails(String message) {

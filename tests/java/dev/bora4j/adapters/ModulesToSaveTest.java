@@ -1,0 +1,108 @@
+package dev.bora4j.adapters;
+
+import static dev.bora4j.TorchTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonParser;
+import dev.bora4j.TestModel;
+import dev.bora4j.TorchTesting;
+import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.nn.BoraAdapters;
+import dev.bora4j.nn.BoraConfig;
+import dev.bora4j.nn.BoraInjector;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** modules_to_save: trained with the adapters, saved with them and restored by load, as in PEFT. */
+class ModulesToSaveTest {
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void init() {
+        TorchTesting.init();
+    }
+
+    private static BoraConfig config() {
+        return BoraConfig.builder().targetModules("proj").modulesToSave("pre").rank(2).blocks(4).build();
+    }
+
+    @Test
+    void savedModulesTrainWithTheAdaptersAndComeBackOnLoad() throws Exception {
+        torch.manual_seed(3);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, config());
+        Map<String, Tensor> trainable = adapters.trainableParameters();
+        assertEquals(List.of("pre.weight", "pre.bias"), List.copyOf(adapters.modulesToSaveParameters().keySet()));
+        assertTrue(trainable.keySet().containsAll(List.of("pre.weight", "pre.bias")), trainable.keySet().toString());
+        assertTrue(model.pre.weight().requires_grad(), "a module to save stays trainable");
+        assertFalse(model.head.base().weight().requires_grad(), "the rest of the base model is frozen");
+        Tensor x = randn(ScalarType.Float, 5, 8);
+        model.forward(x).sum().backward();
+        assertTrue(model.pre.weight().grad().defined(), "the saved module gets gradients");
+        AdapterFixtures.randomize(adapters);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            model.pre.weight().add_(randn(ScalarType.Float, 16, 8)); // "trained"
+        }
+        BoraAdapterFiles.save(dir, adapters);
+
+        assertEquals(JsonParser.parseString("[\"pre\"]"), JsonParser.parseString(
+                Files.readString(dir.resolve("adapter_config.json"))).getAsJsonObject().get("modules_to_save"));
+        torch.manual_seed(3); // the same base model, whose "pre" the training above changed
+        TestModel fresh = new TestModel(8, 16, 4);
+        assertFalse(torch.equal(fresh.pre.weight(), model.pre.weight()));
+        LoadedAdapter loaded = BoraAdapterFiles.load(dir, fresh);
+        assertTrue(torch.equal(fresh.pre.weight(), model.pre.weight()), "pre restored from the file");
+        assertTrue(fresh.pre.weight().requires_grad(), "and trainable again");
+        assertTrue(loaded.adapters().trainableParameters().containsKey("pre.bias"));
+        try (NoGradGuard ng = new NoGradGuard()) {
+            assertTrue(torch.equal(fresh.forward(x), model.forward(x)), "the loaded model computes the saved one");
+        }
+    }
+
+    @Test
+    void aSavedModuleThatDoesNotFitIsRefusedBeforeTheModelChanges() throws Exception {
+        torch.manual_seed(3);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapterFiles.save(dir, BoraInjector.inject(model, config()));
+        Path weights = dir.resolve("adapter_model.safetensors");
+        Map<String, Tensor> m = new LinkedHashMap<>(SafetensorsTorch.readAll(weights));
+        m.put("base_model.model.pre.weight", torch.zeros(16, 9));
+        SafetensorsTorch.write(weights, m, Map.of("format", "pt"));
+        TestModel fresh = new TestModel(8, 16, 4);
+        Tensor before = fresh.pre.weight().clone();
+        AdapterFileException e = assertThrows(AdapterFileException.class, () -> BoraAdapterFiles.load(dir, fresh));
+        assertTrue(e.getMessage().contains("base_model.model.pre.weight is F32 [16, 9] in the file but the model's"
+                + " pre.weight is F32 [16, 8]"), e.getMessage());
+        assertTrue(torch.equal(fresh.pre.weight(), before));
+        assertNull(fresh.proj0.adapter(), "nothing attached");
+    }
+
+    @Test
+    void namesThatMatchNoModuleOrAnAdaptedOneAreRefused() {
+        TestModel model = new TestModel(8, 16, 4);
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> BoraInjector.inject(model,
+                BoraConfig.builder().targetModules("proj").modulesToSave("classifier").build()));
+        assertTrue(none.getMessage().contains("modules_to_save 'classifier' matches no module"), none.getMessage());
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class, () -> BoraInjector.inject(model,
+                BoraConfig.builder().targetModules("proj").modulesToSave("blocks").build()));
+        assertTrue(both.getMessage().contains("a module is either adapted or saved whole"), both.getMessage());
+        assertNull(model.proj0.adapter(), "a refused config leaves the model as it was");
+        assertTrue(model.pre.weight().requires_grad());
+    }
+}
