@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
@@ -88,12 +89,17 @@ public final class BoraAdapterFiles {
         } catch (IllegalArgumentException e) {
             throw new AdapterFileException(configPath + ": " + e.getMessage(), e);
         }
-        Map<String, Tensor> modelParams = parameters(model);
-        List<String> savedHere = cfg.modulesToSave().stream()
-                .filter(m -> modelParams.keySet().stream().anyMatch(p -> p.startsWith(m + "."))).toList();
         // modules_to_save the model has are restored into it and trainable again, as PEFT does
+        Map<String, Tensor> modelParams = parameters(model);
+        List<String> savedHere = savedModulesOf(model, cfg.modulesToSave(), modelParams.keySet(), configPath);
         BoraConfig config = savedHere.isEmpty() ? parsed
                 : fits(() -> parsed.toBuilder().modulesToSave(savedHere.toArray(new String[0])).build(), configPath);
+        Map<String, Tensor> toRestore = new LinkedHashMap<>();
+        modelParams.forEach((name, p) -> {
+            if (savedHere.stream().anyMatch(m -> name.startsWith(m + "."))) {
+                toRestore.put(name, p);
+            }
+        });
         ExpectedTensors expected = new ExpectedTensors();
         List<String> targets = new ArrayList<>();
         for (Map.Entry<String, AdaptableLinear> e : ModelModules.adaptableLinears(model).entrySet()) {
@@ -116,44 +122,63 @@ public final class BoraAdapterFiles {
         }
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
-            Map<String, Tensor> restored = checkedSavedModules(weights, file.extras(), savedHere, modelParams);
+            Map<String, Tensor> restored = checkedSavedModules(weights, file.extras(), toRestore);
             BoraAdapters adapters = fits(() -> BoraInjector.inject(model, config), configPath);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
                 throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
                         + " differ from the modules checked " + targets);
             }
             copyInto(file.adapter(), adapters, cfg.mode());
-            try (NoGradGuard ng = new NoGradGuard()) {
-                restored.forEach((name, value) -> modelParams.get(name).copy_(value));
-            }
+            copySaved(restored, toRestore);
             return new LoadedAdapter(cfg, adapters, file.extras());
         }
     }
 
     /**
-     * The extras that restore parameters of the modules_to_save present in the model, checked
-     * before anything changes: the shape of the model's parameter, its dtype or one that widens to
-     * it exactly, and finite values.
+     * The file's modules_to_save that name modules of the model (exact paths, as save writes
+     * them). The injector matches them as name suffixes, as PEFT does, so a name that would also
+     * catch another module, whose parameters the file does not hold, is refused.
+     */
+    private static List<String> savedModulesOf(Module model, List<String> listed, java.util.Set<String> params,
+            Path configPath) throws AdapterFileException {
+        List<String> present = listed.stream().filter(m -> params.stream().anyMatch(p -> p.startsWith(m + ".")))
+                .toList();
+        StringVector names = present.isEmpty() ? new StringVector() : model.named_modules().keys();
+        for (long i = 0; i < names.size(); i++) {
+            BytePointer key = names.get(i);
+            String name = key == null ? "" : key.getString(); // the root module's name is empty
+            for (String m : present) {
+                if (name.endsWith("." + m) && !present.contains(name)) {
+                    throw new AdapterFileException(configPath + ": modules_to_save \"" + m + "\" also names module '"
+                            + name + "' of this model (names match as suffixes), whose parameters the adapter does"
+                            + " not hold");
+                }
+            }
+        }
+        return present;
+    }
+
+    /**
+     * The file's values for {@code params} (parameters of modules_to_save, by name), checked before
+     * anything changes: of the parameter's shape, in its dtype or one that widens to it exactly,
+     * finite. A parameter the file lacks keeps its value; extras under those modules that are no
+     * parameter are refused.
      */
     private static Map<String, Tensor> checkedSavedModules(Path weights, Map<String, Tensor> extras,
-            List<String> savedHere, Map<String, Tensor> modelParams) throws AdapterFileException {
+            Map<String, Tensor> params) throws AdapterFileException {
         Map<String, Tensor> restored = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : extras.entrySet()) {
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
             String name = e.getKey();
-            if (savedHere.stream().noneMatch(m -> name.startsWith(m + "."))) {
-                continue;
-            }
-            Tensor param = modelParams.get(name);
+            Tensor param = e.getValue();
+            Tensor value = extras.get(name);
             String key = AdapterKeys.extra(name);
-            if (param == null) {
-                throw new AdapterFileException(weights + ": tensor " + key + " is under modules_to_save but the"
-                        + " model has no parameter " + name);
+            if (value == null) {
+                continue; // files written with only some of a module's tensors (the weight, say) restore those
             }
-            Tensor value = e.getValue();
             SafetensorsDtype have = SafetensorsTorch.dtypeOf(value.scalar_type());
             SafetensorsDtype need = SafetensorsTorch.dtypeOf(param.scalar_type());
             if (!java.util.Arrays.equals(value.sizes().vec().get(), param.sizes().vec().get())
-                    || have != need && !ExpectedTensors.widensExactly(have, need)) {
+                    || !have.widensExactlyTo(need)) {
                 throw new AdapterFileException(weights + ": tensor " + key + " is " + have + " "
                         + java.util.Arrays.toString(value.sizes().vec().get()) + " in the file but the model's " + name
                         + " is " + need + " " + java.util.Arrays.toString(param.sizes().vec().get()));
@@ -161,7 +186,21 @@ public final class BoraAdapterFiles {
             requireFinite(weights, key, value);
             restored.put(name, value);
         }
+        for (String name : extras.keySet()) {
+            String module = AdapterKeys.moduleOfExtra(name);
+            boolean underRestored = params.keySet().stream().anyMatch(p -> p.startsWith(module + "."));
+            if (underRestored && !params.containsKey(name)) {
+                throw new AdapterFileException(weights + ": tensor " + AdapterKeys.extra(name) + " is under"
+                        + " modules_to_save but the model has no parameter " + name);
+            }
+        }
         return restored;
+    }
+
+    private static void copySaved(Map<String, Tensor> values, Map<String, Tensor> params) {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            values.forEach((name, value) -> params.get(name).copy_(value));
+        }
     }
 
     private static Map<String, Tensor> parameters(Module model) {
@@ -217,8 +256,12 @@ public final class BoraAdapterFiles {
             expected.addModule(e.getKey(), a.loraA().size(1), a.loraB().size(0), config.rank(), config.blocks(),
                     config.mode(), a.loraA().scalar_type());
         }
-        try (FileTensors file = FileTensors.read(dir.resolve(WEIGHTS_FILE_NAME), expected, cfg.modulesToSave())) {
+        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        Map<String, Tensor> saved = adapters.modulesToSaveParameters();
+        try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
+            Map<String, Tensor> restored = checkedSavedModules(weights, file.extras(), saved);
             copyInto(file.adapter(), adapters, config.mode());
+            copySaved(restored, saved);
             return file.extras();
         }
     }

@@ -100,7 +100,7 @@ final class ExpectedTensors {
                         + " has shape " + Arrays.toString(info.shape()) + " in the file but the model needs "
                         + Arrays.toString(x.shape()) + " (" + x.shapeReason() + ")");
             }
-            if (info.dtype() != x.dtype() && !widensExactly(info.dtype(), x.dtype())) {
+            if (!info.dtype().widensExactlyTo(x.dtype())) {
                 throw new AdapterFileException(file + ": module '" + x.module() + "': tensor " + e.getKey()
                         + " is " + info.dtype() + " in the file but the model's adapters are " + x.dtype()
                         + ", which cannot hold it exactly; load it onto a model whose adapters are " + info.dtype()
@@ -108,15 +108,6 @@ final class ExpectedTensors {
             }
         }
         return extras;
-    }
-
-    /** Whether every value of {@code from} is exactly a value of {@code to}: bf16, f16 -> f32 -> f64. */
-    static boolean widensExactly(SafetensorsDtype from, SafetensorsDtype to) {
-        return switch (from) {
-            case BF16, F16 -> to == SafetensorsDtype.F32 || to == SafetensorsDtype.F64;
-            case F32 -> to == SafetensorsDtype.F64;
-            default -> false;
-        };
     }
 
     private static String abbreviate(List<String> names) {

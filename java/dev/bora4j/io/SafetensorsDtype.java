@@ -37,6 +37,18 @@ public enum SafetensorsDtype {
         return byteSize;
     }
 
+    /**
+     * Whether every value of this dtype is exactly a value of {@code to}: the same dtype, or a
+     * float widening (bf16, f16 -> f32 -> f64). A file may be loaded into such a tensor.
+     */
+    public boolean widensExactlyTo(SafetensorsDtype to) {
+        return switch (this) {
+            case BF16, F16 -> to == this || to == F32 || to == F64;
+            case F32 -> to == F32 || to == F64;
+            default -> to == this;
+        };
+    }
+
     /** The name used in the header's {@code "dtype"} field. */
     public String wireName() {
         return name();

@@ -114,7 +114,8 @@ public final class BoraAdapters {
      * Merges every adapter into its base weight and detaches it, as PEFT's
      * {@code merge_and_unload()} does: the model is a plain model again that computes what the
      * adapted one did, with no adapter tensors in its {@code named_parameters()} or state and no
-     * adapter code in its forward. The base parameters stay frozen. Afterwards this object holds
+     * adapter code in its forward. The base parameters stay frozen; the modules_to_save keep what
+     * they learned and are frozen too. Afterwards this object holds
      * no adapters (every method acts on none).
      *
      * @throws IllegalStateException if an adapter is switched off ({@link #disabled()}); nothing
@@ -141,6 +142,10 @@ public final class BoraAdapters {
                 layer.setAdapter(null);
                 layer.setAdapterEnabled(true);
             }
+        }
+        for (Tensor p : modulesToSave.values()) { // frozen like the rest of the base model, handle let go
+            p.requires_grad_(false);
+            p.releaseReference();
         }
         adapters = Map.of();
         layers = List.of();

@@ -2,8 +2,6 @@ package dev.bora4j.nn;
 
 import java.util.List;
 import java.util.Objects;
-import com.google.re2j.Pattern;
-import com.google.re2j.PatternSyntaxException;
 
 /**
  * Everything that defines a set of BoRA adapters, immutable; build with {@link #builder()}.
@@ -68,7 +66,7 @@ public final class BoraConfig {
     private final Mode mode;
     private final Backend backend;
     private final List<String> targetModules;
-    private final Pattern targetRegex;
+    private final TargetRegex targetRegex;
     private final int kronOut;
     private final int kronIn;
     private final List<String> modulesToSave;
@@ -273,7 +271,7 @@ public final class BoraConfig {
         private Mode mode = Mode.BORA;
         private Backend backend = Backend.AUTO;
         private List<String> targetModules = List.of();
-        private Pattern targetRegex;
+        private TargetRegex targetRegex;
         private int kronOut;
         private int kronIn;
         private List<String> modulesToSave = List.of();
@@ -363,62 +361,16 @@ public final class BoraConfig {
         }
 
         /**
-         * A regex the whole module name must match, like PEFT's string form of target_modules. It
-         * is matched by RE2 (re2j), in time linear in the name, so that no regex in a config file
-         * can hang a load; RE2 has no lookarounds or backreferences, which such names never need.
+         * A regex the whole module name must match, like PEFT's string form of target_modules.
+         * Matched by RE2 in time linear in the name (java.util.regex, with a bound on the work,
+         * for the lookarounds and backreferences RE2 lacks), and refused when it is longer than
+         * 4096 characters, nests groups deeper than 64 or expands to more than 20,000 instructions
+         * through counted repetitions, so that no regex in an adapter file can hang a load.
          */
         public Builder targetRegex(String regex) {
-            if (regex != null && repetitionCopies(regex) > MAX_REPETITION_COPIES) {
-                throw new IllegalArgumentException("target regex repeats parts of itself more than "
-                        + MAX_REPETITION_COPIES + " times through counted repetitions {n} (nested ones multiply):"
-                        + " its matcher would not fit in memory; simplify it");
-            }
-            try {
-                this.targetRegex = regex == null ? null : Pattern.compile(regex);
-            } catch (PatternSyntaxException e) {
-                throw new IllegalArgumentException("target regex is not a valid regular expression (RE2 syntax, no"
-                        + " lookarounds or backreferences): " + e.getMessage(), e);
-            }
+            this.targetRegex = regex == null ? null : TargetRegex.compile(regex);
             return this;
         }
-
-        /** Bound on the product of counted repetitions: RE2 expands "(a{1000}){1000}" to 10^6 copies. */
-        private static final long MAX_REPETITION_COPIES = 1000;
-
-        /**
-         * An upper bound on how many copies counted repetitions make of any part of the regex: the
-         * product of their upper counts ({n,} counts n + 1), outside character classes and escapes.
-         */
-        static long repetitionCopies(String regex) {
-            long copies = 1;
-            boolean inClass = false;
-            for (int i = 0; i < regex.length(); i++) {
-                char c = regex.charAt(i);
-                if (c == '\\') {
-                    i++;
-                } else if (inClass) {
-                    inClass = c != ']';
-                } else if (c == '[') {
-                    inClass = true;
-                } else if (c == '{') {
-                    java.util.regex.Matcher m = COUNTED.matcher(regex).region(i, regex.length());
-                    if (m.lookingAt()) {
-                        long low = Long.parseLong(m.group(1));
-                        long high = m.group(2) == null ? low
-                                : m.group(3).isEmpty() ? low + 1 : Long.parseLong(m.group(3));
-                        copies *= Math.max(1, Math.min(high, 1L << 20)); // at most 2^10 * 2^20 so far
-                        if (copies > MAX_REPETITION_COPIES) {
-                            return copies;
-                        }
-                        i = m.end() - 1;
-                    }
-                }
-            }
-            return copies;
-        }
-
-        private static final java.util.regex.Pattern COUNTED =
-                java.util.regex.Pattern.compile("\\{(\\d{1,9})(,(\\d{0,9}))?}");
 
         public BoraConfig build() {
             return new BoraConfig(this);

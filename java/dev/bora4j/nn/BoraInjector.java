@@ -82,7 +82,8 @@ public final class BoraInjector {
         }
         // Every adapter is built before the model changes: one that cannot be (a KronA factor that
         // does not divide, no memory) leaves the model as it was, so the call can be retried.
-        Map<String, Tensor> saved = modulesToSaveParameters(model, config, names, targets.keySet());
+        Map<String, Tensor> saved = modulesToSaveParameters(model, config, names, targets.keySet(),
+                adapterPrefixes(adaptablePrefixes));
         Map<String, TrainableAdapter> adapters = new LinkedHashMap<>();
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             adapters.put(e.getKey(), newAdapter(e.getValue(), config));
@@ -101,7 +102,7 @@ public final class BoraInjector {
      * @throws IllegalArgumentException if a name matches no module, or matches an adapter target
      */
     private static Map<String, Tensor> modulesToSaveParameters(Module model, BoraConfig config,
-            List<String> moduleNames, java.util.Set<String> targets) {
+            List<String> moduleNames, java.util.Set<String> targets, List<String> adapterPrefixes) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         if (config.modulesToSave().isEmpty()) {
             return out;
@@ -128,7 +129,8 @@ public final class BoraInjector {
         StringVector keys = params.keys();
         for (long i = 0; i < keys.size(); i++) {
             String key = keys.get(i).getString();
-            if (savedModules.stream().anyMatch(m -> key.startsWith(m + "."))) {
+            if (savedModules.stream().anyMatch(m -> key.startsWith(m + "."))
+                    && adapterPrefixes.stream().noneMatch(key::startsWith)) { // not an earlier adapter's
                 out.put(key, params.get(key).retainReference()); // held by BoraAdapters beyond any PointerScope
             }
         }
@@ -140,10 +142,7 @@ public final class BoraInjector {
      * inject or load on other modules): those stay as trainable as they were.
      */
     private static void freezeAllButAdapters(Module model, List<String> adaptablePrefixes) {
-        List<String> adapterPrefixes = new ArrayList<>();
-        for (String p : adaptablePrefixes) {
-            adapterPrefixes.add((p.isEmpty() ? "" : p + ".") + AdaptableLinear.ADAPTER_CHILD + ".");
-        }
+        List<String> adapterPrefixes = adapterPrefixes(adaptablePrefixes);
         StringTensorDict params = model.named_parameters();
         StringVector names = params.keys();
         for (long i = 0; i < names.size(); i++) {
@@ -152,6 +151,15 @@ public final class BoraInjector {
                 params.get(name).requires_grad_(false);
             }
         }
+    }
+
+    /** "<layer>.adapter." for each AdaptableLinear: the prefix of its adapter's parameters. */
+    private static List<String> adapterPrefixes(List<String> adaptablePrefixes) {
+        List<String> out = new ArrayList<>();
+        for (String p : adaptablePrefixes) {
+            out.add((p.isEmpty() ? "" : p + ".") + AdaptableLinear.ADAPTER_CHILD + ".");
+        }
+        return out;
     }
 
     /** The adapter class for the config's mode. */

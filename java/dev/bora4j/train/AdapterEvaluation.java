@@ -106,11 +106,11 @@ public final class AdapterEvaluation {
             throw new IOException("'" + name + "' in " + dir + " has shape " + Arrays.toString(source.sizes().vec().get())
                     + ", the classifier needs " + Arrays.toString(target.sizes().vec().get()));
         }
-        // the adapter tensors' rule: the file's dtype is the model's (an integer or bool head
-        // would otherwise be converted into meaningless weights)
+        // the adapter tensors' rule: the file's dtype is the model's or widens to it exactly (an
+        // integer or bool head would otherwise be converted into meaningless weights)
         SafetensorsDtype inFile = SafetensorsTorch.dtypeOf(source.scalar_type());
         SafetensorsDtype needed = SafetensorsTorch.dtypeOf(target.scalar_type());
-        if (inFile != needed) {
+        if (!inFile.widensExactlyTo(needed)) {
             throw new AdapterFileException(weights + ": tensor " + AdapterKeys.extra(name) + " is " + inFile
                     + " in the file but the classifier's weights are " + needed
                     + "; convert the file so that the dtypes agree");

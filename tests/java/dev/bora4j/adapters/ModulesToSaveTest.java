@@ -105,4 +105,38 @@ class ModulesToSaveTest {
         assertNull(model.proj0.adapter(), "a refused config leaves the model as it was");
         assertTrue(model.pre.weight().requires_grad());
     }
+
+    @Test
+    void loadIntoGoesBackToTheSavedModulesTooAndATensorTheFileLacksKeepsItsValue() throws Exception {
+        torch.manual_seed(3);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, config());
+        BoraAdapterFiles.save(dir, adapters); // a checkpoint
+        Tensor saved = model.pre.weight().clone();
+        try (NoGradGuard ng = new NoGradGuard()) {
+            model.pre.weight().add_(randn(ScalarType.Float, 16, 8)); // training goes on
+        }
+        BoraAdapterFiles.loadInto(dir, adapters);
+        assertTrue(torch.equal(model.pre.weight(), saved), "loadInto restores the saved module");
+
+        Path weights = dir.resolve("adapter_model.safetensors");
+        Map<String, Tensor> m = new LinkedHashMap<>(SafetensorsTorch.readAll(weights));
+        m.remove("base_model.model.pre.bias");
+        SafetensorsTorch.write(weights, m, Map.of("format", "pt"));
+        torch.manual_seed(5);
+        TestModel fresh = new TestModel(8, 16, 4);
+        Tensor freshBias = fresh.pre.bias().clone();
+        BoraAdapterFiles.load(dir, fresh);
+        assertTrue(torch.equal(fresh.pre.weight(), saved), "the weight the file holds is restored");
+        assertTrue(torch.equal(fresh.pre.bias(), freshBias), "the bias it lacks keeps its value");
+    }
+
+    @Test
+    void unloadingFreezesTheSavedModulesWithTheBase() {
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, config());
+        adapters.mergeAndUnload();
+        assertFalse(model.pre.weight().requires_grad());
+        assertTrue(adapters.trainableParameters().isEmpty());
+    }
 }
