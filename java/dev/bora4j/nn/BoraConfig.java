@@ -362,10 +362,10 @@ public final class BoraConfig {
 
         /**
          * A regex the whole module name must match, like PEFT's string form of target_modules.
-         * Matched by RE2 in time linear in the name (java.util.regex, with a bound on the work,
-         * for the lookarounds and backreferences RE2 lacks), and refused when it is longer than
-         * 4096 characters, nests groups deeper than 64 or expands to more than 20,000 instructions
-         * through counted repetitions, so that no regex in an adapter file can hang a load.
+         * Matched by RE2 in time linear in the name, and refused when longer than 4096 characters,
+         * nested deeper than 64 groups or larger than 20,000 instructions once counted repetitions
+         * expand, so that no regex in an adapter file can hang a load. RE2 has no lookarounds or
+         * backreferences; a regex that uses them is refused (list the module names instead).
          */
         public Builder targetRegex(String regex) {
             this.targetRegex = regex == null ? null : TargetRegex.compile(regex);

@@ -7,12 +7,11 @@ import java.util.regex.Matcher;
 /**
  * A target_modules regex, PEFT's string form: the whole module name must match. Regexes come from
  * adapter files, so matching one must neither hang nor exhaust memory. RE2 (re2j) matches in time
- * linear in the name; the lookarounds and backreferences it lacks (PEFT configs for vision-language
- * models use "^(?!.*vision_tower).*q_proj") fall back to java.util.regex, which may read at most
- * {@link #MAX_READS} characters per name. Both engines only get regexes of bounded length, group
- * nesting and size once counted repetitions are expanded (RE2 compiles "(a{1000}){1000}" into a
- * million instructions; a zero-width loop repeated by counts reads nothing, so no read budget
- * would stop it).
+ * linear in the name and program; the program is bounded by refusing regexes longer than
+ * {@link #MAX_LENGTH}, nested deeper than {@link #MAX_DEPTH} groups, or larger than
+ * {@link #MAX_SIZE} instructions once counted repetitions expand (RE2 compiles "(a{1000}){1000}"
+ * into a million). RE2 has no lookarounds or backreferences; a backtracking engine that has them
+ * can be made to run for hours by a regex that reads no character at all, so they are refused.
  */
 final class TargetRegex {
 
@@ -20,22 +19,18 @@ final class TargetRegex {
     static final int MAX_DEPTH = 64;
     /** Bound on length x the copies counted repetitions make: instructions of the compiled regex. */
     static final long MAX_SIZE = 20_000;
-    static final long MAX_READS = 20_000_000;
 
+    // RE2's counted repetition: {n}, {n,} or {n,m}; other braces are literal text
     private static final java.util.regex.Pattern COUNTED =
             java.util.regex.Pattern.compile("\\{(\\d{1,9})(,(\\d{0,9}))?}");
 
-    private final String source;
-    private final com.google.re2j.Pattern linear;        // null: RE2 lacks a construct it uses
-    private final java.util.regex.Pattern backtracking;  // used then
+    private final com.google.re2j.Pattern pattern;
 
-    private TargetRegex(String source, com.google.re2j.Pattern linear, java.util.regex.Pattern backtracking) {
-        this.source = source;
-        this.linear = linear;
-        this.backtracking = backtracking;
+    private TargetRegex(com.google.re2j.Pattern pattern) {
+        this.pattern = pattern;
     }
 
-    /** @throws IllegalArgumentException if the regex is invalid or too large to match safely */
+    /** @throws IllegalArgumentException if the regex is invalid for RE2 or too large to match safely */
     static TargetRegex compile(String regex) {
         if (regex.length() > MAX_LENGTH) {
             throw new IllegalArgumentException("target regex is " + regex.length() + " characters long; at most "
@@ -47,33 +42,26 @@ final class TargetRegex {
                     + " expanded (about " + size + " instructions; at most " + MAX_SIZE + "): simplify it");
         }
         try {
-            return new TargetRegex(regex, com.google.re2j.Pattern.compile(regex), null);
-        } catch (com.google.re2j.PatternSyntaxException notRe2) {
-            try {
-                return new TargetRegex(regex, null, java.util.regex.Pattern.compile(regex));
-            } catch (java.util.regex.PatternSyntaxException e) {
-                throw new IllegalArgumentException("target regex is not a valid regular expression: "
-                        + e.getMessage(), e);
-            }
+            return new TargetRegex(com.google.re2j.Pattern.compile(regex));
+        } catch (com.google.re2j.PatternSyntaxException e) {
+            throw new IllegalArgumentException("target regex is not a valid RE2 regular expression (lookarounds such"
+                    + " as (?!...) and backreferences are not supported: list the module names instead): "
+                    + e.getMessage(), e);
         }
     }
 
     String pattern() {
-        return source;
+        return pattern.pattern();
     }
 
     boolean matches(String moduleName) {
-        if (linear != null) {
-            return linear.matches(moduleName);
-        }
-        return backtracking.matcher(new BoundedText(moduleName)).matches();
+        return pattern.matches(moduleName);
     }
 
     /**
      * The most copies counted repetitions make of any part of the regex: along each path of nested
-     * groups the product of their counts ({n,} counts n + 1), the largest over the paths. Escapes
-     * (also \Q...\E and \x{..}, \p{..}) are skipped; character classes are not parsed, so a brace
-     * or parenthesis in one is counted as if outside: it can only over-estimate.
+     * groups the product of their counts ({n,} counts n + 1), the largest over the paths. Reads RE2's
+     * syntax: escapes (also \Q...\E and \x{..}, \p{..}) and character classes are skipped.
      *
      * @throws IllegalArgumentException if groups nest deeper than {@link #MAX_DEPTH}
      */
@@ -84,6 +72,8 @@ final class TargetRegex {
             char c = regex.charAt(i);
             if (c == '\\') {
                 i = endOfEscape(regex, i);
+            } else if (c == '[') {
+                i = endOfClass(regex, i);
             } else if (c == '(') {
                 groups.push(new long[] {1});
                 if (groups.size() > MAX_DEPTH + 1) {
@@ -106,7 +96,7 @@ final class TargetRegex {
             }
         }
         long most = 1;
-        while (!groups.isEmpty()) { // unclosed groups: the engine refuses them, count them anyway
+        while (!groups.isEmpty()) { // unclosed groups: RE2 refuses them, count them anyway
             most = Math.max(most, groups.pop()[0]);
         }
         return most;
@@ -122,45 +112,36 @@ final class TargetRegex {
             int end = regex.indexOf("\\E", i + 2);
             return end < 0 ? regex.length() - 1 : end + 1;
         }
-        if ((kind == 'x' || kind == 'p' || kind == 'P' || kind == 'N') && i + 2 < regex.length()
-                && regex.charAt(i + 2) == '{') {
+        if ((kind == 'x' || kind == 'p' || kind == 'P') && i + 2 < regex.length() && regex.charAt(i + 2) == '{') {
             int end = regex.indexOf('}', i + 3);
             return end < 0 ? regex.length() - 1 : end;
         }
         return i + 1;
     }
 
-    /** A module name java.util.regex may read at most {@link #MAX_READS} characters of. */
-    private final class BoundedText implements CharSequence {
-        private final String text;
-        private long reads;
-
-        BoundedText(String text) {
-            this.text = text;
+    /**
+     * Index of the ']' closing the class that opens at {@code i}: RE2 takes a ']' right after
+     * "[" or "[^" as a literal, "[:alpha:]" as a named class, and escapes as in the rest.
+     */
+    private static int endOfClass(String regex, int i) {
+        int j = i + 1;
+        if (j < regex.length() && regex.charAt(j) == '^') {
+            j++;
         }
-
-        @Override
-        public char charAt(int index) {
-            if (++reads > MAX_READS) {
-                throw new IllegalArgumentException("target regex \"" + source + "\" backtracks without end on"
-                        + " module '" + text + "'; write it without nested repetition such as (.*)*");
+        if (j < regex.length() && regex.charAt(j) == ']') {
+            j++;
+        }
+        for (; j < regex.length(); j++) {
+            char c = regex.charAt(j);
+            if (c == '\\') {
+                j = endOfEscape(regex, j);
+            } else if (c == '[' && regex.startsWith("[:", j)) {
+                int end = regex.indexOf(":]", j + 2);
+                j = end < 0 ? j : end + 1;
+            } else if (c == ']') {
+                return j;
             }
-            return text.charAt(index);
         }
-
-        @Override
-        public int length() {
-            return text.length();
-        }
-
-        @Override
-        public CharSequence subSequence(int start, int end) {
-            return text.subSequence(start, end);
-        }
-
-        @Override
-        public String toString() {
-            return text;
-        }
+        return regex.length() - 1; // unclosed: RE2 refuses it
     }
 }
