@@ -1,5 +1,6 @@
 package dev.bora4j.adapters;
 
+import dev.bora4j.internal.ModelParameters;
 import dev.bora4j.io.AtomicFiles;
 import dev.bora4j.io.SafetensorsDtype;
 import dev.bora4j.io.SafetensorsReader;
@@ -21,7 +22,6 @@ import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -90,7 +90,7 @@ public final class BoraAdapterFiles {
             throw new AdapterFileException(configPath + ": " + e.getMessage(), e);
         }
         // modules_to_save the model has are restored into it and trainable again, as PEFT does
-        Map<String, Tensor> modelParams = parameters(model);
+        Map<String, Tensor> modelParams = ModelParameters.named(model);
         List<String> savedHere = savedModulesOf(model, cfg.modulesToSave(), modelParams.keySet(), configPath);
         BoraConfig config = savedHere.isEmpty() ? parsed
                 : fits(() -> parsed.toBuilder().modulesToSave(savedHere.toArray(new String[0])).build(), configPath);
@@ -201,17 +201,6 @@ public final class BoraAdapterFiles {
         try (NoGradGuard ng = new NoGradGuard()) {
             values.forEach((name, value) -> params.get(name).copy_(value));
         }
-    }
-
-    private static Map<String, Tensor> parameters(Module model) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        StringTensorDict params = model.named_parameters();
-        StringVector keys = params.keys();
-        for (long i = 0; i < keys.size(); i++) {
-            String key = keys.get(i).getString();
-            out.put(key, params.get(key));
-        }
-        return out;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.bora4j.adapters;
 
+import dev.bora4j.internal.ModelParameters;
 import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.nn.AdaptableLinear;
 import dev.bora4j.nn.BoraAdapter;
@@ -11,8 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.StringTensorDict;
-import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -53,12 +52,10 @@ public final class MergedWeights {
         }
         Map<String, AdaptableLinear> linears = ModelModules.adaptableLinears(model);
         Map<String, Tensor> out = new LinkedHashMap<>();
-        StringTensorDict params = model.named_parameters();
-        StringVector keys = params.keys();
         try (NoGradGuard ng = new NoGradGuard()) {
-            for (long i = 0; i < keys.size(); i++) {
-                String name = keys.get(i).getString();
-                Tensor p = params.get(name);
+            for (Map.Entry<String, Tensor> param : ModelParameters.named(model).entrySet()) {
+                String name = param.getKey();
+                Tensor p = param.getValue();
                 String owner = ownerLinear(name, linears);
                 if (owner == null) {
                     put(out, name, p.detach().clone());

@@ -188,12 +188,12 @@ public final class BoraConfig {
 
     /** Whether the module of this name is one of {@link #modulesToSave()}. */
     public boolean savesModule(String moduleName) {
-        for (String m : modulesToSave) {
-            if (moduleName.equals(m) || moduleName.endsWith("." + m)) {
-                return true;
-            }
-        }
-        return false;
+        return modulesToSave.stream().anyMatch(m -> isOrEndsWith(moduleName, m));
+    }
+
+    /** PEFT's module-name rule: the name is {@code suffix} or ends with "." + suffix. */
+    static boolean isOrEndsWith(String moduleName, String suffix) {
+        return moduleName.equals(suffix) || moduleName.endsWith("." + suffix);
     }
 
     /** The full-match regex for module names, or null. */
@@ -244,12 +244,7 @@ public final class BoraConfig {
         if (targetRegex != null && targetRegex.matches(moduleName)) {
             return true;
         }
-        for (String t : targetModules) {
-            if (moduleName.equals(t) || moduleName.endsWith("." + t)) {
-                return true;
-            }
-        }
-        return false;
+        return targetModules.stream().anyMatch(t -> isOrEndsWith(moduleName, t));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.bora4j.nn;
 
+import dev.bora4j.internal.ModelParameters;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,7 +8,6 @@ import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringSharedModuleDict;
-import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 
@@ -82,13 +82,14 @@ public final class BoraInjector {
         }
         // Every adapter is built before the model changes: one that cannot be (a KronA factor that
         // does not divide, no memory) leaves the model as it was, so the call can be retried.
-        Map<String, Tensor> saved = modulesToSaveParameters(model, config, names, targets.keySet(),
-                adapterPrefixes(adaptablePrefixes));
+        Map<String, Tensor> params = ModelParameters.named(model);
+        List<String> adapterPrefixes = adapterPrefixes(adaptablePrefixes);
+        Map<String, Tensor> saved = modulesToSaveParameters(params, config, names, targets.keySet(), adapterPrefixes);
         Map<String, TrainableAdapter> adapters = new LinkedHashMap<>();
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             adapters.put(e.getKey(), newAdapter(e.getValue(), config));
         }
-        freezeAllButAdapters(model, adaptablePrefixes);
+        freezeAllButAdapters(params, adapterPrefixes);
         saved.values().forEach(p -> p.requires_grad_(true));
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             e.getValue().setAdapter(adapters.get(e.getKey())); // a child module: the model holds it strongly too
@@ -101,7 +102,7 @@ public final class BoraInjector {
      *
      * @throws IllegalArgumentException if a name matches no module, or matches an adapter target
      */
-    private static Map<String, Tensor> modulesToSaveParameters(Module model, BoraConfig config,
+    private static Map<String, Tensor> modulesToSaveParameters(Map<String, Tensor> params, BoraConfig config,
             List<String> moduleNames, java.util.Set<String> targets, List<String> adapterPrefixes) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         if (config.modulesToSave().isEmpty()) {
@@ -120,20 +121,17 @@ public final class BoraInjector {
             }
         }
         for (String wanted : config.modulesToSave()) {
-            if (savedModules.stream().noneMatch(m -> m.equals(wanted) || m.endsWith("." + wanted))) {
+            if (savedModules.stream().noneMatch(m -> BoraConfig.isOrEndsWith(m, wanted))) {
                 throw new IllegalArgumentException("modules_to_save '" + wanted + "' matches no module; module names"
                         + " are " + abbreviate(moduleNames));
             }
         }
-        StringTensorDict params = model.named_parameters();
-        StringVector keys = params.keys();
-        for (long i = 0; i < keys.size(); i++) {
-            String key = keys.get(i).getString();
+        params.forEach((key, p) -> {
             if (savedModules.stream().anyMatch(m -> key.startsWith(m + "."))
                     && adapterPrefixes.stream().noneMatch(key::startsWith)) { // not an earlier adapter's
-                out.put(key, params.get(key).retainReference()); // held by BoraAdapters beyond any PointerScope
+                out.put(key, p.retainReference()); // held by BoraAdapters beyond any PointerScope
             }
-        }
+        });
         return out;
     }
 
@@ -141,16 +139,12 @@ public final class BoraInjector {
      * Freezes every parameter of the model except those of adapters attached earlier (an earlier
      * inject or load on other modules): those stay as trainable as they were.
      */
-    private static void freezeAllButAdapters(Module model, List<String> adaptablePrefixes) {
-        List<String> adapterPrefixes = adapterPrefixes(adaptablePrefixes);
-        StringTensorDict params = model.named_parameters();
-        StringVector names = params.keys();
-        for (long i = 0; i < names.size(); i++) {
-            String name = names.get(i).getString();
+    private static void freezeAllButAdapters(Map<String, Tensor> params, List<String> adapterPrefixes) {
+        params.forEach((name, p) -> {
             if (adapterPrefixes.stream().noneMatch(name::startsWith)) {
-                params.get(name).requires_grad_(false);
+                p.requires_grad_(false);
             }
-        }
+        });
     }
 
     /** "<layer>.adapter." for each AdaptableLinear: the prefix of its adapter's parameters. */

@@ -6,17 +6,13 @@ import dev.bora4j.adapters.BoraAdapterFiles;
 import dev.bora4j.adapters.LoadedAdapter;
 import dev.bora4j.data.LabeledSentence;
 import dev.bora4j.data.Split;
-import dev.bora4j.io.SafetensorsDtype;
-import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.models.minilm.EncoderMode;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -38,9 +34,10 @@ public final class AdapterEvaluation {
 
     /**
      * Attaches the adapter folder's adapters to {@code model} and loads its head into the model's
-     * head. The folder's extra tensors must be exactly the head's: any other would be ignored here
-     * and passed on by 'bora4j merge --lora' unchecked. A head refused here leaves the adapters
-     * attached: discard the model.
+     * head (BoraAdapterFiles.load restores it as modules_to_save "classifier"). The folder's extra
+     * tensors must be exactly the head's: any other would be ignored here and passed on by
+     * 'bora4j merge --lora' unchecked. A folder refused here leaves the adapters attached: discard
+     * the model.
      */
     public static LoadedAdapter loadOnto(Path adapterDir, SentenceClassifier model) throws IOException {
         LoadedAdapter loaded = BoraAdapterFiles.load(adapterDir, model);
@@ -52,8 +49,9 @@ public final class AdapterEvaluation {
                     .toList() + " are not part of the classifier, whose head is " + HEAD + "; remove them from the"
                     + " file (and modules_to_save) or use the folder written by 'bora4j finetune'");
         }
-        copyHead(adapterDir, weights, extra, HEAD.get(0), model.head().weight());
-        copyHead(adapterDir, weights, extra, HEAD.get(1), model.head().bias());
+        for (String name : HEAD) {
+            requireHead(adapterDir, extra, name);
+        }
         return loaded;
     }
 
@@ -95,29 +93,14 @@ public final class AdapterEvaluation {
         }
     }
 
-    private static void copyHead(Path dir, Path weights, Map<String, Tensor> extra, String name, Tensor target)
-            throws IOException {
-        Tensor source = extra.get(name);
-        if (source == null) {
+    /**
+     * The head must be in the folder. Its checks (shape, dtype, finite values) and the copy into
+     * the model's head are BoraAdapterFiles.load's: the head is under modules_to_save "classifier".
+     */
+    private static void requireHead(Path dir, Map<String, Tensor> extra, String name) throws IOException {
+        if (!extra.containsKey(name)) {
             throw new IOException("adapter folder " + dir + " has no '" + name + "': it holds no classification head"
                     + " (was it written by 'bora4j finetune'?)");
-        }
-        if (!Arrays.equals(source.sizes().vec().get(), target.sizes().vec().get())) {
-            throw new IOException("'" + name + "' in " + dir + " has shape " + Arrays.toString(source.sizes().vec().get())
-                    + ", the classifier needs " + Arrays.toString(target.sizes().vec().get()));
-        }
-        // the adapter tensors' rule: the file's dtype is the model's or widens to it exactly (an
-        // integer or bool head would otherwise be converted into meaningless weights)
-        SafetensorsDtype inFile = SafetensorsTorch.dtypeOf(source.scalar_type());
-        SafetensorsDtype needed = SafetensorsTorch.dtypeOf(target.scalar_type());
-        if (!inFile.widensExactlyTo(needed)) {
-            throw new AdapterFileException(weights + ": tensor " + AdapterKeys.extra(name) + " is " + inFile
-                    + " in the file but the classifier's weights are " + needed
-                    + "; convert the file so that the dtypes agree");
-        }
-        BoraAdapterFiles.requireFinite(weights, AdapterKeys.extra(name), source);
-        try (NoGradGuard g = new NoGradGuard()) {
-            target.copy_(source);
         }
     }
 }

@@ -1,0 +1,31 @@
+package dev.bora4j.internal;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.StringVector;
+import org.bytedeco.pytorch.Tensor;
+
+/** A model's {@code named_parameters()} as a Java map, for the code that walks it by name. */
+public final class ModelParameters {
+
+    private ModelParameters() {
+    }
+
+    /**
+     * Every parameter of {@code model} by its dotted name, in the model's order, each a handle of
+     * its own: the dict's {@code get} hands out a reference into the dict, which dangles once the
+     * dict is freed.
+     */
+    public static Map<String, Tensor> named(Module model) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        StringTensorDict params = model.named_parameters();
+        StringVector keys = params.keys();
+        for (long i = 0; i < keys.size(); i++) {
+            String key = keys.get(i).getString();
+            out.put(key, new Tensor(params.get(key)));
+        }
+        return out;
+    }
+}
