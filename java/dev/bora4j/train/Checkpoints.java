@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.math.BigDecimal;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
@@ -23,9 +24,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,7 +40,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code step-<N>} holding the trainable tensors (safetensors), the optimizer state (a libtorch
  * archive) and the loop state (JSON). It is written under a temporary name, forced to disk and
  * renamed in one atomic step; then the file {@code latest} is atomically switched to it. A crash
- * before that switch leaves the previous checkpoint in force.
+ * before that switch leaves the previous checkpoint in force. The loop state records the SHA-256
+ * of the other two files, and loading checks them before either reaches a parser: a damaged
+ * {@code optimizer.pt} (libtorch's pickle archive, whose reader trusts its length fields) is
+ * refused instead of being read.
  */
 public final class Checkpoints {
 
@@ -45,6 +52,9 @@ public final class Checkpoints {
     private static final String OPTIMIZER = "optimizer.pt";
     private static final String STATE = "state.json";
     private static final String PREFIX = "step-";
+    /** The state's field with the SHA-256 of each data file, written by save, checked by load. */
+    private static final String DIGESTS = "sha256";
+    private static final List<String> DATA_FILES = List.of(TENSORS, OPTIMIZER);
 
     private final Path dir;
     private final int keep;
@@ -77,6 +87,11 @@ public final class Checkpoints {
         force(optimizerFile);
         JsonObject withStep = state.deepCopy();
         withStep.addProperty("step", step);
+        JsonObject digests = new JsonObject();
+        for (String file : DATA_FILES) {
+            digests.addProperty(file, sha256(temp.resolve(file)));
+        }
+        withStep.add(DIGESTS, digests);
         AtomicFiles.writeString(temp.resolve(STATE), withStep.toString());
         force(temp);
         Path target = dir.resolve(name);
@@ -118,6 +133,7 @@ public final class Checkpoints {
         Path folder = dir.resolve(name);
         JsonObject state = readState(folder.resolve(STATE));
         long step = step(state, folder.resolve(STATE), Long.parseLong(name.substring(PREFIX.length())));
+        checkDigests(folder, state);
         // Everything is read and checked before the parameters change; the optimizer state, the
         // likelier to be damaged, is loaded before they are overwritten.
         Map<String, Tensor> saved = checkedTensors(folder.resolve(TENSORS), trainable);
@@ -162,6 +178,57 @@ public final class Checkpoints {
             throw new IOException("checkpoint file " + file + " is not UTF-8 text; delete " + dir + " to start over",
                     e);
         }
+    }
+
+    /**
+     * Checks each data file against the digest its state recorded. A state without digests was
+     * written before they existed; its files go to the parsers' own checks.
+     */
+    private void checkDigests(Path folder, JsonObject state) throws IOException {
+        JsonElement recorded = state.get(DIGESTS);
+        state.remove(DIGESTS);
+        if (recorded == null) {
+            return;
+        }
+        Path stateFile = folder.resolve(STATE);
+        if (!recorded.isJsonObject()) {
+            throw new IOException("checkpoint file " + stateFile + " has a corrupt '" + DIGESTS + "': " + recorded
+                    + " is not an object; delete " + dir + " to start over");
+        }
+        for (String file : DATA_FILES) {
+            JsonElement e = recorded.getAsJsonObject().get(file);
+            if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()
+                    || !e.getAsString().matches("[0-9a-f]{64}")) {
+                throw new IOException("checkpoint file " + stateFile + " has no valid SHA-256 for " + file
+                        + " (found " + e + "); delete " + dir + " to start over");
+            }
+            Path data = folder.resolve(file);
+            if (!Files.isRegularFile(data)) {
+                throw new IOException("checkpoint " + folder + " has no " + file + "; delete " + dir
+                        + " to start over");
+            }
+            String actual = sha256(data);
+            if (!actual.equals(e.getAsString())) {
+                throw new IOException("checkpoint file " + data + " is damaged: its SHA-256 is " + actual
+                        + ", the checkpoint recorded " + e.getAsString() + "; delete " + dir + " to start over");
+            }
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** The state's "step": a whole number >= 0, and the one in its folder's name (save writes both). */

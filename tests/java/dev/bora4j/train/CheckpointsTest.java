@@ -64,6 +64,14 @@ class CheckpointsTest {
         }
     }
 
+    /** Rewrites a checkpoint's state as one written before data files had digests. */
+    private static void forgetDigests(Path stepDir) throws IOException {
+        Path state = stepDir.resolve("state.json");
+        JsonObject o = com.google.gson.JsonParser.parseString(Files.readString(state)).getAsJsonObject();
+        assertTrue(o.remove("sha256") != null, "save records the data files' digests");
+        Files.writeString(state, o.toString());
+    }
+
     private static float[] values(Tensor t) {
         Tensor c = t.contiguous();
         float[] out = new float[(int) c.numel()];
@@ -87,6 +95,7 @@ class CheckpointsTest {
         Checkpoints.Loaded loaded = checkpoints.loadLatest(resumed.trainable(), resumed.optimizer).orElseThrow();
         assertEquals(4, loaded.step());
         assertEquals(1, loaded.state().get("epoch").getAsInt());
+        assertFalse(loaded.state().has("sha256"), "the digests are the checkpoint's own business");
         for (int i = 4; i < 10; i++) resumed.step();
         assertTrue(java.util.Arrays.equals(values(straight.w), values(resumed.w)),
                 "weights after resume must equal an uninterrupted run bit for bit (optimizer moments restored)");
@@ -129,6 +138,7 @@ class CheckpointsTest {
         IOException name = assertThrows(IOException.class, () -> checkpoints.loadLatest(otherName, p.optimizer));
         assertTrue(name.getMessage().contains("has no tensor 'v'"), name.getMessage());
 
+        forgetDigests(dir.resolve("step-1"));
         Files.writeString(dir.resolve("step-1").resolve("optimizer.pt"), "not an archive");
         IOException optimizer = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
         assertTrue(optimizer.getMessage().contains("cannot load optimizer state"), optimizer.getMessage());
@@ -148,6 +158,7 @@ class CheckpointsTest {
         p.step(); // AdamW has moments to save only after a step
         Checkpoints checkpoints = new Checkpoints(dir, 1);
         checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
+        forgetDigests(dir.resolve("step-1")); // libtorch's own check, behind the digest
         Path optimizerFile = dir.resolve("step-1").resolve("optimizer.pt");
         byte[] bytes = Files.readAllBytes(optimizerFile);
         Files.write(optimizerFile, java.util.Arrays.copyOf(bytes, bytes.length / 2));
@@ -168,6 +179,7 @@ class CheckpointsTest {
         Checkpoints checkpoints = new Checkpoints(dir, 1);
         checkpoints.save(1, saved.trainable(), saved.optimizer, new JsonObject());
         Path step1 = dir.resolve("step-1");
+        forgetDigests(step1); // the checks behind the digests
         Problem fresh = new Problem();
         float[] before = values(fresh.w);
 
@@ -190,6 +202,59 @@ class CheckpointsTest {
                 () -> checkpoints.loadLatest(fresh.trainable(), fresh.optimizer));
         assertTrue(utf8.getMessage().contains("not UTF-8 text") && utf8.getMessage().contains(Checkpoints.LATEST),
                 utf8.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"optimizer.pt", "trainable.safetensors"})
+    void aFlippedByteIsCaughtByTheDigestBeforeAnyParserReadsTheFile(String file, @TempDir Path dir)
+            throws IOException {
+        Problem saved = new Problem();
+        saved.step();
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        checkpoints.save(1, saved.trainable(), saved.optimizer, new JsonObject());
+        Path data = dir.resolve("step-1").resolve(file);
+        byte[] bytes = Files.readAllBytes(data);
+        bytes[bytes.length / 2] ^= 0x10; // same length, one bit: what a parser may not notice
+        Files.write(data, bytes);
+        Problem fresh = new Problem();
+        float[] before = values(fresh.w);
+
+        IOException e = assertThrows(IOException.class, () -> checkpoints.loadLatest(fresh.trainable(), fresh.optimizer));
+        assertTrue(e.getMessage().startsWith("checkpoint file " + data + " is damaged: its SHA-256 is "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("; delete " + dir + " to start over"), e.getMessage());
+        assertTrue(java.util.Arrays.equals(before, values(fresh.w)), "a damaged checkpoint overwrote the weights");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "[] | has a corrupt 'sha256': [] is not an object",
+            "{} | has no valid SHA-256 for trainable.safetensors (found null)",
+            "{\"trainable.safetensors\":\"ab\"} | has no valid SHA-256 for trainable.safetensors (found \"ab\")"})
+    void corruptDigestsAreRefused(String digests, String problem, @TempDir Path dir) throws IOException {
+        Problem p = new Problem();
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
+        Path state = dir.resolve("step-1").resolve("state.json");
+        Files.writeString(state, "{\"step\":1,\"sha256\":" + digests + "}");
+
+        IOException e = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
+        assertEquals("checkpoint file " + state + " " + problem + "; delete " + dir + " to start over", e.getMessage());
+    }
+
+    @Test
+    void aCheckpointWrittenBeforeDigestsStillResumes(@TempDir Path dir) throws IOException {
+        Problem first = new Problem();
+        first.step();
+        Checkpoints checkpoints = new Checkpoints(dir, 1);
+        JsonObject state = new JsonObject();
+        state.addProperty("epoch", 2);
+        checkpoints.save(1, first.trainable(), first.optimizer, state);
+        forgetDigests(dir.resolve("step-1"));
+
+        Problem resumed = new Problem();
+        Checkpoints.Loaded loaded = checkpoints.loadLatest(resumed.trainable(), resumed.optimizer).orElseThrow();
+        assertEquals(2, loaded.state().get("epoch").getAsInt());
+        assertTrue(java.util.Arrays.equals(values(first.w), values(resumed.w)));
     }
 
     @ParameterizedTest
