@@ -15,11 +15,13 @@ import java.util.Map;
 
 /**
  * Metrics as JSON Lines: one object per record, flushed at once so that a killed run keeps
- * every line written before it died. A resumed run appends to the same file.
+ * every line written before it died. A resumed run appends to the same file. A NaN or infinite
+ * number (the loss of a skipped step) is written as {@code null}: JSON has no such numbers, and
+ * strict readers (jq, JavaScript's JSON.parse) refuse the bare {@code NaN} some writers emit.
  */
 public final class MetricsLog implements Closeable {
 
-    private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+    private static final Gson GSON = new GsonBuilder().serializeNulls().create();
 
     private final Writer writer;
 
@@ -35,7 +37,10 @@ public final class MetricsLog implements Closeable {
         }
         Map<String, Object> record = new LinkedHashMap<>();
         for (int i = 0; i < keysAndValues.length; i += 2) {
-            record.put(String.valueOf(keysAndValues[i]), keysAndValues[i + 1]);
+            Object value = keysAndValues[i + 1];
+            boolean nonFinite = (value instanceof Double d && !Double.isFinite(d))
+                    || (value instanceof Float f && !Float.isFinite(f));
+            record.put(String.valueOf(keysAndValues[i]), nonFinite ? null : value);
         }
         writer.write(GSON.toJson(record));
         writer.write('\n');

@@ -91,7 +91,7 @@ class TrainingToolsTest {
         Path file = dir.resolve("metrics.jsonl");
         try (MetricsLog log = new MetricsLog(file)) {
             log.write("step", 1, "loss", 0.5);
-            log.write("step", 2, "loss", Double.NaN);
+            log.write("step", 2, "loss", Double.NaN, "grad_norm", Float.POSITIVE_INFINITY);
         }
         try (MetricsLog log = new MetricsLog(file)) {
             log.write("split", "dev", "mcc", 0.25);
@@ -101,6 +101,8 @@ class TrainingToolsTest {
         JsonObject first = JsonParser.parseString(lines.get(0)).getAsJsonObject();
         assertEquals(1, first.get("step").getAsInt());
         assertEquals(0.5, first.get("loss").getAsDouble(), 0.0);
+        assertEquals("{\"step\":2,\"loss\":null,\"grad_norm\":null}", lines.get(1),
+                "JSON has no NaN or Infinity: strict readers refuse them");
         assertEquals("dev", JsonParser.parseString(lines.get(2)).getAsJsonObject().get("split").getAsString());
     }
 
