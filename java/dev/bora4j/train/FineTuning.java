@@ -58,7 +58,10 @@ public final class FineTuning {
         // the same cores made training several times slower. Our kernels' pool blocks instead.
         torch.set_num_threads(cfg.threads > 0 ? cfg.threads : 1);
         BoraOps.setNumThreads(Math.min(Runtime.getRuntime().availableProcessors(), BoraOps.MAX_THREADS));
-        Files.createDirectories(cfg.output);
+        if (Files.exists(cfg.output) && !Files.isDirectory(cfg.output)) {
+            throw new IllegalArgumentException("--output " + cfg.output + " is a file, not a folder; choose another"
+                    + " --output");
+        }
         RunFolder files = new RunFolder(cfg.output);
 
         out.println("loading all-MiniLM-L6-v2 and the acceptability data ...");
@@ -206,6 +209,9 @@ public final class FineTuning {
         Map<String, String> runFlags = cfg.runDefiningFlags();
         RunFlags.requireSame(files.runFlags, runFlags, cfg.output); // passes when there is no earlier run
         Optional<Checkpoints.Loaded> resumed = cfg.resume ? checkpoints.loadLatest(trainable, optimizer) : Optional.empty();
+        // created only now, so that a run refused earlier (bad --init-from, a model it does not fit)
+        // leaves no empty folder behind
+        Files.createDirectories(cfg.output);
         RunFlags.write(files.runFlags, runFlags);
         return resumed;
     }

@@ -129,10 +129,18 @@ class SigmaOnlyTrainingTest {
         fromBora.initFrom = dir.resolve("bora").resolve("adapter");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new FineTuning(fromBora, QUIET).run());
         assertTrue(e.getMessage().contains("must be a LoRA folder"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("from-bora")), "a refused run leaves no empty --output folder");
 
         TrainingConfig missing = FineTuningTest.tinyConfig(dir.resolve("missing"));
         missing.initFrom = dir.resolve("no-such-folder");
         assertThrows(java.io.IOException.class, () -> new FineTuning(missing, QUIET).run());
+        assertFalse(Files.exists(dir.resolve("missing")), "a refused run leaves no empty --output folder");
+
+        Files.writeString(dir.resolve("a-file"), "x");
+        TrainingConfig onAFile = FineTuningTest.tinyConfig(dir.resolve("a-file"));
+        IllegalArgumentException file = assertThrows(IllegalArgumentException.class,
+                () -> new FineTuning(onAFile, QUIET).run());
+        assertTrue(file.getMessage().contains("is a file, not a folder"), file.getMessage());
     }
 
     @Test
