@@ -38,6 +38,7 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     private final Tensor loraB;
     private final Tensor sigmaRaw;
     private boolean merged;
+    private boolean released;
 
     /**
      * A new adapter for {@code target}, with parameters on its weight's device, in
@@ -161,6 +162,9 @@ public class BoraAdapter extends Module implements TrainableAdapter {
 
     @Override
     public Tensor forward(Tensor x, Tensor baseOutput) {
+        if (released) {
+            throw TrainableAdapter.releasedError();
+        }
         // An empty batch adds nothing (the kernels and the reference refuse T = 0).
         if (merged || x.numel() == 0) {
             return baseOutput;
@@ -206,6 +210,9 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     /** W0 += s * dW; forward then skips the adapter. Idempotent. */
     @Override
     public void merge() {
+        if (released) {
+            throw TrainableAdapter.releasedError();
+        }
         if (merged) {
             return;
         }
@@ -217,11 +224,19 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     /** W0 -= s * dW, undoing {@link #merge()}. Idempotent. */
     @Override
     public void unmerge() {
+        if (released) {
+            throw TrainableAdapter.releasedError();
+        }
         if (!merged) {
             return;
         }
         addToBaseWeight(false);
         merged = false;
+    }
+
+    @Override
+    public void release() {
+        released = true;
     }
 
     private void addToBaseWeight(boolean add) {

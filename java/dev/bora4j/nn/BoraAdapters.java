@@ -143,6 +143,7 @@ public final class BoraAdapters {
                 layer.setAdapterEnabled(true);
             }
         }
+        adapters.values().forEach(TrainableAdapter::release);
         for (Tensor p : modulesToSave.values()) { // frozen like the rest of the base model, handle let go
             p.requires_grad_(false);
             p.releaseReference();

@@ -30,6 +30,7 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
     // the update added by merge(), kept so unmerge() removes exactly it even where dW depends on
     // W0 (HiRA: the merged weight is no longer W0)
     private Tensor mergedDelta;
+    private boolean released;
 
     /**
      * @param firstShape  shape of the first factor, kaiming-uniform with fan-in firstShape[1]
@@ -114,6 +115,9 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
 
     @Override
     public Tensor forward(Tensor x, Tensor baseOutput) {
+        if (released) {
+            throw TrainableAdapter.releasedError();
+        }
         if (mergedDelta != null) {
             return baseOutput;
         }
@@ -142,6 +146,9 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
 
     @Override
     public void merge() {
+        if (released) {
+            throw TrainableAdapter.releasedError();
+        }
         if (mergedDelta != null) {
             return;
         }
@@ -155,6 +162,9 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
 
     @Override
     public void unmerge() {
+        if (released) {
+            throw TrainableAdapter.releasedError();
+        }
         if (mergedDelta == null) {
             return;
         }
@@ -163,5 +173,20 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
         }
         mergedDelta.releaseReference();
         mergedDelta = null;
+    }
+
+    /** Frees the dense update kept for unmerge; the merge stays in the base weight. */
+    @Override
+    public void release() {
+        released = true;
+        if (mergedDelta != null) {
+            mergedDelta.releaseReference();
+            mergedDelta = null;
+        }
+    }
+
+    /** Whether the dense update of a merge is still held (tests check that release frees it). */
+    boolean holdsMergedDelta() {
+        return mergedDelta != null;
     }
 }

@@ -28,4 +28,18 @@ public interface TrainableAdapter extends LinearAdapter {
     void unmerge();
 
     boolean isMerged();
+
+    /**
+     * Called when its layer lets the adapter go ({@link BoraAdapters#mergeAndUnload()},
+     * {@link BoraAdapters#unload()}): it frees what it kept to undo a merge (HiRA and KronA keep
+     * their dense update, as large as the weight) and is spent: forward, merge and unmerge are
+     * refused from then on, since its update is in the base weight or gone. Idempotent.
+     */
+    void release();
+
+    /** The error of forward, merge or unmerge on a released adapter. */
+    static IllegalStateException releasedError() {
+        return new IllegalStateException("this adapter was unloaded from its layer (mergeAndUnload or unload)"
+                + " and cannot run, merge or unmerge any more; inject a new one");
+    }
 }

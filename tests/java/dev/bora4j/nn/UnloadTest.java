@@ -61,6 +61,33 @@ class UnloadTest {
         assertEquals(1, again.all().size());
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"BORA", "HIRA", "KRONA"})
+    void unloadedAdaptersLetGoOfTheirMergeStateAndRefuseToRun(Mode mode) {
+        AdaptedModel a = AdaptedModel.of(mode);
+        a.adapters().merge();
+        List<TrainableAdapter> detached = List.copyOf(a.adapters().all().values());
+        for (TrainableAdapter adapter : detached) {
+            if (adapter instanceof ProductAdapter p) {
+                assertTrue(p.holdsMergedDelta(), "a merged HiRA/KronA adapter keeps its update to unmerge");
+            }
+        }
+        Tensor merged = a.outputs();
+        a.adapters().mergeAndUnload();
+        Tensor x = torch.randn(2, a.model().proj0.inFeatures());
+        for (TrainableAdapter adapter : detached) {
+            if (adapter instanceof ProductAdapter p) {
+                assertFalse(p.holdsMergedDelta(), "the dense update (as large as the weight) is freed");
+            }
+            String unmerge = assertThrows(IllegalStateException.class, adapter::unmerge).getMessage();
+            assertTrue(unmerge.contains("was unloaded from its layer") && unmerge.contains("inject a new one"), unmerge);
+            assertThrows(IllegalStateException.class, adapter::merge);
+            assertThrows(IllegalStateException.class, () -> adapter.forward(x, torch.zeros(2, 1)));
+            adapter.release(); // idempotent
+        }
+        assertTrue(torch.equal(a.outputs(), merged), "the refused calls left the merged model as it was");
+    }
+
     @Test
     void aSwitchedOffLayerStopsMergeAndUnloadBeforeAnythingChanges() {
         AdaptedModel a = AdaptedModel.of(Mode.BORA);
