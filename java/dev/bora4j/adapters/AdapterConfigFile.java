@@ -1,6 +1,8 @@
 package dev.bora4j.adapters;
 
 import com.google.gson.JsonObject;
+import dev.bora4j.io.JsonFormatException;
+import dev.bora4j.io.StrictJson;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraConfig.Backend;
 import dev.bora4j.nn.BoraConfig.Mode;
@@ -215,7 +217,12 @@ public final class AdapterConfigFile {
         } catch (CharacterCodingException e) {
             throw new AdapterFileException(file + ": not valid UTF-8", e);
         }
-        JsonObject json = StrictJson.parseObject(text, file);
+        JsonObject json;
+        try {
+            json = StrictJson.parseObject(text, file);
+        } catch (JsonFormatException e) {
+            throw new AdapterFileException(e.getMessage(), e);
+        }
         return parse(new ConfigFields(json, file));
     }
 

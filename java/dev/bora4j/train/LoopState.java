@@ -1,7 +1,9 @@
 package dev.bora4j.train;
 
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -21,7 +23,8 @@ record LoopState(int epoch, int batch, long skipped, double bestDevMcc, int eval
         s.addProperty("epoch", epoch);
         s.addProperty("batch", batch);
         s.addProperty("skipped", skipped);
-        s.addProperty("best_dev_mcc", bestDevMcc);
+        // null before the first evaluation: JSON has no -Infinity
+        s.add("best_dev_mcc", bestDevMcc == Double.NEGATIVE_INFINITY ? JsonNull.INSTANCE : new JsonPrimitive(bestDevMcc));
         s.addProperty("evals_without_improvement", evalsWithoutImprovement);
         return s;
     }
@@ -36,13 +39,19 @@ record LoopState(int epoch, int batch, long skipped, double bestDevMcc, int eval
                 (int) integer(s, "epoch", 0, epochs, checkpoints),
                 (int) integer(s, "batch", 0, batchesPerEpoch - 1, checkpoints),
                 integer(s, "skipped", 0, Long.MAX_VALUE, checkpoints),
-                number(s, "best_dev_mcc", checkpoints),
+                bestDevMcc(s, checkpoints),
                 (int) integer(s, "evals_without_improvement", 0, Integer.MAX_VALUE, checkpoints));
         double mcc = state.bestDevMcc;
         if (!(mcc >= -1 && mcc <= 1) && mcc != Double.NEGATIVE_INFINITY) { // -Infinity: no evaluation yet
             throw corrupt(checkpoints, "'best_dev_mcc' is " + mcc + ", an MCC lies in [-1, 1]");
         }
         return state;
+    }
+
+    /** null (or, in checkpoints written before it was, the bare -Infinity) before the first evaluation. */
+    private static double bestDevMcc(JsonObject s, Path checkpoints) throws IOException {
+        JsonElement e = s.get("best_dev_mcc");
+        return e != null && e.isJsonNull() ? Double.NEGATIVE_INFINITY : number(s, "best_dev_mcc", checkpoints);
     }
 
     private static long integer(JsonObject s, String name, long min, long max, Path checkpoints) throws IOException {
@@ -59,8 +68,7 @@ record LoopState(int epoch, int batch, long skipped, double bestDevMcc, int eval
             throw corrupt(checkpoints, "'" + name + "' is " + (e == null ? "missing" : e + ", not a number"));
         }
         try {
-            // the JSON is written leniently: -Infinity (before the first evaluation) reads back as a string
-            return e.getAsDouble();
+            return e.getAsDouble(); // also reads the lenient -Infinity of older checkpoints, held as a string
         } catch (NumberFormatException notANumber) {
             throw corrupt(checkpoints, "'" + name + "' is " + e + ", not a number");
         }

@@ -2,9 +2,9 @@ package dev.bora4j.train;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import dev.bora4j.io.AtomicFiles;
+import dev.bora4j.io.JsonFormatException;
+import dev.bora4j.io.StrictJson;
 import dev.bora4j.models.minilm.AttentionImplementation;
 import dev.bora4j.models.minilm.EncoderMode;
 import java.io.IOException;
@@ -77,24 +77,22 @@ final class RunFlags {
     }
 
     static Map<String, String> read(Path file) throws IOException {
+        JsonObject root;
         try {
-            JsonElement root = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
-            if (!root.isJsonObject()) {
-                throw unreadable(file, "not a JSON object");
-            }
-            Map<String, String> out = new LinkedHashMap<>();
-            for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
-                if (!e.getValue().isJsonPrimitive() || !e.getValue().getAsJsonPrimitive().isString()) {
-                    throw unreadable(file, "the value of '" + e.getKey() + "' is not a string");
-                }
-                out.put(e.getKey(), e.getValue().getAsString());
-            }
-            return out;
-        } catch (JsonParseException | IllegalStateException e) {
-            throw unreadable(file, e.getMessage());
+            root = StrictJson.parseObject(Files.readString(file, StandardCharsets.UTF_8), file);
+        } catch (JsonFormatException e) {
+            throw unreadable(file, e.problem());
         } catch (CharacterCodingException e) {
             throw unreadable(file, "not UTF-8 text");
         }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : root.entrySet()) {
+            if (!e.getValue().isJsonPrimitive() || !e.getValue().getAsJsonPrimitive().isString()) {
+                throw unreadable(file, "the value of '" + e.getKey() + "' is not a string");
+            }
+            out.put(e.getKey(), e.getValue().getAsString());
+        }
+        return out;
     }
 
     /** The encoder mode a run folder's recorded flags ran with. */

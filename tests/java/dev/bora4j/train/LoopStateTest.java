@@ -18,19 +18,26 @@ class LoopStateTest {
 
     private static final Path CHECKPOINTS = Path.of("runs", "x", "checkpoints");
 
-    /** Through the JSON text, as Checkpoints stores it. */
+    /** Through the JSON text, as Checkpoints stores it, read by a strict parser: standard JSON only. */
     private static LoopState roundTrip(LoopState s, int epochs, int batches) throws IOException {
-        JsonObject read = JsonParser.parseString(s.toJson().toString()).getAsJsonObject();
+        JsonObject read = dev.bora4j.io.StrictJson.parseObject(s.toJson().toString(), Path.of("state.json"));
         return LoopState.fromJson(read, epochs, batches, CHECKPOINTS);
     }
 
     @Test
     void statesReadBackAsWritten() throws IOException {
-        assertEquals(LoopState.START, roundTrip(LoopState.START, 2, 6), "before the first evaluation (-Infinity)");
+        assertEquals(LoopState.START, roundTrip(LoopState.START, 2, 6), "before the first evaluation (null)");
         LoopState mid = new LoopState(1, 5, 3, 0.2193, 2);
         assertEquals(mid, roundTrip(mid, 2, 6));
         LoopState finished = new LoopState(2, 0, 0, -0.05, 0);
         assertEquals(finished, roundTrip(finished, 2, 6), "after the last epoch");
+    }
+
+    @Test
+    void theBareMinusInfinityOfOlderCheckpointsStillReads() throws IOException {
+        JsonObject s = JsonParser.parseString("{\"epoch\":0,\"batch\":3,\"skipped\":0,\"best_dev_mcc\":-Infinity,"
+                + "\"evals_without_improvement\":0}").getAsJsonObject();
+        assertEquals(new LoopState(0, 3, 0, Double.NEGATIVE_INFINITY, 0), LoopState.fromJson(s, 2, 6, CHECKPOINTS));
     }
 
     @ParameterizedTest

@@ -132,6 +132,14 @@ class RunFlagsTest {
                     () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir), bad);
             assertTrue(e.getMessage().contains("delete it to resume"), e.getMessage());
         }
+        // a key twice says two things at once; a lenient parser kept the last
+        Files.writeString(file, "{\"--lr\": \"0.1\", \"--lr\": \"0.2\"}");
+        IOException twice = assertThrows(IOException.class,
+                () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));
+        assertTrue(twice.getMessage().startsWith("cannot read " + file + " (field \"--lr\" appears twice)"),
+                twice.getMessage());
+        Files.writeString(file, "{--lr: '0.1'}"); // not JSON, though a lenient parser read it
+        assertThrows(IOException.class, () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));
         Files.write(file, new byte[] {'{', (byte) 0xff, '}'});
         IOException e = assertThrows(IOException.class,
                 () -> RunFlags.requireSame(file, new TrainingConfig().runDefiningFlags(), dir));

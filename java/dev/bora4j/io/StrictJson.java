@@ -1,4 +1,4 @@
-package dev.bora4j.adapters;
+package dev.bora4j.io;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -16,37 +16,37 @@ import java.nio.file.Path;
 /**
  * Parses a JSON config file strictly: one object, standard JSON only, nothing after it, and no key
  * twice in an object (Gson's own tree parser is lenient and keeps the last of duplicate keys, which
- * would let a file say two things at once).
+ * would let a file say two things at once), nested at most 64 deep, numbers of a usable size.
  */
-final class StrictJson {
+public final class StrictJson {
 
     private static final int MAX_DEPTH = 64;
 
     private StrictJson() {
     }
 
-    static JsonObject parseObject(String text, Path file) throws AdapterFileException {
+    public static JsonObject parseObject(String text, Path file) throws JsonFormatException {
         try (JsonReader in = new JsonReader(new StringReader(text))) {
             in.setStrictness(Strictness.STRICT);
             if (in.peek() != JsonToken.BEGIN_OBJECT) {
-                throw new AdapterFileException(file + ": expected a JSON object, found " + in.peek());
+                throw new JsonFormatException(file, "expected a JSON object, found " + in.peek());
             }
             JsonObject obj = read(in, file, 0, null).getAsJsonObject();
             if (in.peek() != JsonToken.END_DOCUMENT) {
-                throw new AdapterFileException(file + ": unexpected content after the JSON object");
+                throw new JsonFormatException(file, "unexpected content after the JSON object");
             }
             return obj;
-        } catch (AdapterFileException e) {
+        } catch (JsonFormatException e) {
             throw e;
         } catch (IOException | IllegalStateException e) {
-            throw new AdapterFileException(file + ": not valid JSON: " + e.getMessage(), e);
+            throw new JsonFormatException(file, "not valid JSON: " + e.getMessage(), e);
         }
     }
 
     /** Reads one value; {@code field} is the key it (or the array holding it) sits under, for messages. */
     private static JsonElement read(JsonReader in, Path file, int depth, String field) throws IOException {
         if (depth > MAX_DEPTH) {
-            throw new AdapterFileException(file + ": JSON nested deeper than " + MAX_DEPTH + " levels");
+            throw new JsonFormatException(file, "JSON nested deeper than " + MAX_DEPTH + " levels");
         }
         switch (in.peek()) {
             case BEGIN_OBJECT: {
@@ -55,7 +55,7 @@ final class StrictJson {
                 while (in.hasNext()) {
                     String key = in.nextName();
                     if (obj.has(key)) {
-                        throw new AdapterFileException(file + ": field \"" + key + "\" appears twice");
+                        throw new JsonFormatException(file, "field \"" + key + "\" appears twice");
                     }
                     obj.add(key, read(in, file, depth + 1, key));
                 }
@@ -81,17 +81,17 @@ final class StrictJson {
                 in.nextNull();
                 return JsonNull.INSTANCE;
             default:
-                throw new AdapterFileException(file + ": unexpected JSON token " + in.peek());
+                throw new JsonFormatException(file, "unexpected JSON token " + in.peek());
         }
     }
 
-    private static JsonPrimitive number(String literal, Path file, String field) throws AdapterFileException {
+    private static JsonPrimitive number(String literal, Path file, String field) throws JsonFormatException {
         try {
             return new JsonPrimitive(new BigDecimal(literal));
         } catch (NumberFormatException e) {
             // valid JSON, but an exponent beyond what any number (BigDecimal included) can hold
             String shown = literal.length() > 40 ? literal.substring(0, 40) + "..." : literal;
-            throw new AdapterFileException(file + ": " + (field == null ? "a number" : "field \"" + field + "\"")
+            throw new JsonFormatException(file, (field == null ? "a number" : "field \"" + field + "\"")
                     + " is " + shown + ", a number out of any usable range; write a number of ordinary size", e);
         }
     }
