@@ -90,12 +90,13 @@ public final class BoraAdapterFiles {
             throw new AdapterFileException(configPath + ": " + e.getMessage(), e);
         }
         // modules_to_save the model has are restored into it and trainable again, as PEFT does
-        Map<String, Tensor> modelParams = ModelParameters.named(model);
-        List<String> savedHere = savedModulesOf(model, cfg.modulesToSave(), modelParams.keySet(), configPath);
+        Map<String, Tensor> modelState = ModelParameters.named(model); // parameters, then buffers
+        modelState.putAll(ModelParameters.namedBuffers(model));
+        List<String> savedHere = savedModulesOf(model, cfg.modulesToSave(), modelState.keySet(), configPath);
         BoraConfig config = savedHere.isEmpty() ? parsed
                 : fits(() -> parsed.toBuilder().modulesToSave(savedHere.toArray(new String[0])).build(), configPath);
         Map<String, Tensor> toRestore = new LinkedHashMap<>();
-        modelParams.forEach((name, p) -> {
+        modelState.forEach((name, p) -> {
             if (savedHere.stream().anyMatch(m -> name.startsWith(m + "."))) {
                 toRestore.put(name, p);
             }
@@ -159,10 +160,11 @@ public final class BoraAdapterFiles {
     }
 
     /**
-     * The file's values for {@code params} (parameters of modules_to_save, by name), checked before
-     * anything changes: of the parameter's shape, in its dtype or one that widens to it exactly,
-     * finite. A parameter the file lacks keeps its value; extras under those modules that are no
-     * parameter are refused.
+     * The file's values for {@code params} (parameters and buffers of modules_to_save, by name),
+     * checked before anything changes: of the tensor's shape, in its dtype or one that widens to it
+     * exactly, finite. A tensor the file lacks keeps its value (files written before buffers were
+     * saved restore the parameters); extras under those modules that the model does not have are
+     * refused.
      */
     private static Map<String, Tensor> checkedSavedModules(Path weights, Map<String, Tensor> extras,
             Map<String, Tensor> params) throws AdapterFileException {
@@ -191,7 +193,7 @@ public final class BoraAdapterFiles {
             boolean underRestored = params.keySet().stream().anyMatch(p -> p.startsWith(module + "."));
             if (underRestored && !params.containsKey(name)) {
                 throw new AdapterFileException(weights + ": tensor " + AdapterKeys.extra(name) + " is under"
-                        + " modules_to_save but the model has no parameter " + name);
+                        + " modules_to_save but the model has no parameter or buffer " + name);
             }
         }
         return restored;
@@ -204,12 +206,12 @@ public final class BoraAdapterFiles {
     }
 
     /**
-     * The options plus the adapters' modules_to_save parameters as extra tensors; a tensor the
+     * The options plus the adapters' modules_to_save state (parameters and buffers) as extra tensors; a tensor the
      * options name explicitly is the one written.
      */
     static AdapterSaveOptions withModulesToSave(AdapterSaveOptions options, BoraAdapters adapters) {
         AdapterSaveOptions out = options;
-        for (Map.Entry<String, Tensor> e : adapters.modulesToSaveParameters().entrySet()) {
+        for (Map.Entry<String, Tensor> e : adapters.modulesToSaveState().entrySet()) {
             if (!options.extraTensors().containsKey(e.getKey())) {
                 out = out.withExtraTensor(e.getKey(), e.getValue());
             }
@@ -246,7 +248,7 @@ public final class BoraAdapterFiles {
                     config.mode(), a.loraA().scalar_type());
         }
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
-        Map<String, Tensor> saved = adapters.modulesToSaveParameters();
+        Map<String, Tensor> saved = adapters.modulesToSaveState();
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
             Map<String, Tensor> restored = checkedSavedModules(weights, file.extras(), saved);
             copyInto(file.adapter(), adapters, config.mode());

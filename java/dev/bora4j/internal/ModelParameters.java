@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 
-/** A model's {@code named_parameters()} as a Java map, for the code that walks it by name. */
+/** A model's {@code named_parameters()} and {@code named_buffers()} as Java maps, for the code that walks them by name. */
 public final class ModelParameters {
 
     private ModelParameters() {
@@ -19,12 +19,20 @@ public final class ModelParameters {
      * dict is freed.
      */
     public static Map<String, Tensor> named(Module model) {
+        return copied(model.named_parameters());
+    }
+
+    /** Every buffer of {@code model} (BatchNorm's running statistics, say) by its dotted name, likewise. */
+    public static Map<String, Tensor> namedBuffers(Module model) {
+        return copied(model.named_buffers());
+    }
+
+    private static Map<String, Tensor> copied(StringTensorDict dict) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        StringTensorDict params = model.named_parameters();
-        StringVector keys = params.keys();
+        StringVector keys = dict.keys();
         for (long i = 0; i < keys.size(); i++) {
             String key = keys.get(i).getString();
-            out.put(key, new Tensor(params.get(key)));
+            out.put(key, new Tensor(dict.get(key)));
         }
         return out;
     }

@@ -23,12 +23,14 @@ public final class BoraAdapters {
     private Map<String, TrainableAdapter> adapters;
     private List<AdaptableLinear> layers;
     private Map<String, Tensor> modulesToSave;
+    private Map<String, Tensor> modulesToSaveBuffers;
 
     BoraAdapters(Map<String, ? extends TrainableAdapter> adapters, Collection<AdaptableLinear> layers,
-            Map<String, Tensor> modulesToSaveParameters) {
+            Map<String, Tensor> modulesToSaveParameters, Map<String, Tensor> modulesToSaveBuffers) {
         this.adapters = Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
         this.layers = List.copyOf(layers);
         this.modulesToSave = Collections.unmodifiableMap(new LinkedHashMap<>(modulesToSaveParameters));
+        this.modulesToSaveBuffers = Collections.unmodifiableMap(new LinkedHashMap<>(modulesToSaveBuffers));
     }
 
     /** Every adapter by the name of the module it is attached to, in model order. */
@@ -78,6 +80,17 @@ public final class BoraAdapters {
         Map<String, Tensor> params = new LinkedHashMap<>();
         modulesToSave.forEach((name, t) -> params.put(name, new Tensor(t)));
         return params;
+    }
+
+    /**
+     * Everything of the modules_to_save that save writes and load restores, by name in the model:
+     * their parameters, then their buffers (BatchNorm's running statistics, say), as in PEFT's
+     * state dict; new handles.
+     */
+    public Map<String, Tensor> modulesToSaveState() {
+        Map<String, Tensor> state = modulesToSaveParameters();
+        modulesToSaveBuffers.forEach((name, t) -> state.put(name, new Tensor(t)));
+        return state;
     }
 
     /** The trainable tensors for a torch optimizer, e.g. {@code new AdamW(adapters.parameters(), opts)}. */
@@ -148,9 +161,11 @@ public final class BoraAdapters {
             p.requires_grad_(false);
             p.releaseReference();
         }
+        modulesToSaveBuffers.values().forEach(Tensor::releaseReference);
         adapters = Map.of();
         layers = List.of();
         modulesToSave = Map.of();
+        modulesToSaveBuffers = Map.of();
     }
 
     /**

@@ -84,7 +84,9 @@ public final class BoraInjector {
         // does not divide, no memory) leaves the model as it was, so the call can be retried.
         Map<String, Tensor> params = ModelParameters.named(model);
         List<String> adapterPrefixes = adapterPrefixes(adaptablePrefixes);
-        Map<String, Tensor> saved = modulesToSaveParameters(params, config, names, targets.keySet(), adapterPrefixes);
+        List<String> savedModules = modulesToSave(config, names, targets.keySet());
+        Map<String, Tensor> saved = under(savedModules, params, adapterPrefixes);
+        Map<String, Tensor> savedBuffers = under(savedModules, ModelParameters.namedBuffers(model), adapterPrefixes);
         Map<String, TrainableAdapter> adapters = new LinkedHashMap<>();
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             adapters.put(e.getKey(), newAdapter(e.getValue(), config));
@@ -94,21 +96,20 @@ public final class BoraInjector {
         for (Map.Entry<String, AdaptableLinear> e : targets.entrySet()) {
             e.getValue().setAdapter(adapters.get(e.getKey())); // a child module: the model holds it strongly too
         }
-        return new BoraAdapters(adapters, targets.values(), saved);
+        return new BoraAdapters(adapters, targets.values(), saved, savedBuffers);
     }
 
     /**
-     * The parameters of the config's modules_to_save by their names in the model.
+     * The names of the modules the config's modules_to_save select.
      *
      * @throws IllegalArgumentException if a name matches no module, or matches an adapter target
      */
-    private static Map<String, Tensor> modulesToSaveParameters(Map<String, Tensor> params, BoraConfig config,
-            List<String> moduleNames, java.util.Set<String> targets, List<String> adapterPrefixes) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        if (config.modulesToSave().isEmpty()) {
-            return out;
-        }
+    private static List<String> modulesToSave(BoraConfig config, List<String> moduleNames,
+            java.util.Set<String> targets) {
         List<String> savedModules = new ArrayList<>();
+        if (config.modulesToSave().isEmpty()) {
+            return savedModules;
+        }
         for (String name : moduleNames) {
             if (config.savesModule(name)) {
                 for (String t : targets) {
@@ -126,10 +127,17 @@ public final class BoraInjector {
                         + " are " + abbreviate(moduleNames));
             }
         }
-        params.forEach((key, p) -> {
-            if (savedModules.stream().anyMatch(m -> key.startsWith(m + "."))
+        return savedModules;
+    }
+
+    /** The tensors (parameters or buffers) of the given modules, other than earlier adapters'. */
+    private static Map<String, Tensor> under(List<String> modules, Map<String, Tensor> tensors,
+            List<String> adapterPrefixes) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        tensors.forEach((key, t) -> {
+            if (modules.stream().anyMatch(m -> key.startsWith(m + "."))
                     && adapterPrefixes.stream().noneMatch(key::startsWith)) { // not an earlier adapter's
-                out.put(key, p.retainReference()); // held by BoraAdapters beyond any PointerScope
+                out.put(key, t.retainReference()); // held by BoraAdapters beyond any PointerScope
             }
         });
         return out;

@@ -11,6 +11,7 @@ import com.google.gson.JsonParser;
 import dev.bora4j.TestModel;
 import dev.bora4j.TorchTesting;
 import dev.bora4j.io.SafetensorsTorch;
+import dev.bora4j.nn.AdaptableLinear;
 import dev.bora4j.nn.BoraAdapters;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraInjector;
@@ -19,7 +20,12 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.pytorch.BatchNorm1dImpl;
+import org.bytedeco.pytorch.BatchNormOptions;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -138,5 +144,50 @@ class ModulesToSaveTest {
         adapters.mergeAndUnload();
         assertFalse(model.pre.weight().requires_grad());
         assertTrue(adapters.trainableParameters().isEmpty());
+    }
+
+    /** A BatchNorm (running statistics in buffers) before an adapted Linear. */
+    private static final class NormModel extends Module {
+        final BatchNorm1dImpl norm = register_module("norm", new BatchNorm1dImpl(new BatchNormOptions(8)));
+        final AdaptableLinear proj = register_module("proj", new AdaptableLinear(new LinearImpl(8, 4)));
+
+        Tensor forward(Tensor x) {
+            return proj.forward(norm.forward(x));
+        }
+    }
+
+    @Test
+    void theBuffersOfASavedModuleAreSavedAndRestoredWithItsParameters() throws Exception {
+        torch.manual_seed(4);
+        NormModel model = new NormModel();
+        BoraConfig config = BoraConfig.builder().targetModules("proj").modulesToSave("norm").rank(2).blocks(2).build();
+        BoraAdapters adapters = BoraInjector.inject(model, config);
+        assertEquals(List.of("norm.weight", "norm.bias"), List.copyOf(adapters.modulesToSaveParameters().keySet()),
+                "buffers are not trained");
+        assertEquals(List.of("norm.weight", "norm.bias", "norm.running_mean", "norm.running_var",
+                "norm.num_batches_tracked"), List.copyOf(adapters.modulesToSaveState().keySet()));
+        model.train(true);
+        for (int i = 0; i < 3; i++) {
+            model.forward(randn(ScalarType.Float, 16, 8).mul(new Scalar(3.0)).add(new Scalar(1.0))); // moves the statistics
+        }
+        BoraAdapterFiles.save(dir, adapters);
+
+        torch.manual_seed(4);
+        NormModel fresh = new NormModel();
+        BoraAdapterFiles.load(dir, fresh);
+        assertTrue(torch.equal(fresh.norm.running_mean(), model.norm.running_mean()), "running mean restored");
+        assertTrue(torch.equal(fresh.norm.running_var(), model.norm.running_var()), "running variance restored");
+        assertEquals(3, fresh.norm.num_batches_tracked().item_long(), "the batch count too");
+        model.eval();
+        fresh.eval();
+        Tensor x = randn(ScalarType.Float, 5, 8);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            assertTrue(torch.equal(fresh.forward(x), model.forward(x)), "in eval mode the loaded model computes the saved one");
+        }
+
+        model.train(true);
+        model.forward(randn(ScalarType.Float, 16, 8)); // statistics move on
+        BoraAdapterFiles.loadInto(dir, adapters);
+        assertTrue(torch.equal(model.norm.running_mean(), fresh.norm.running_mean()), "loadInto restores buffers too");
     }
 }
