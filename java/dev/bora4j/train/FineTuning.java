@@ -14,6 +14,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.io.IOException;
@@ -58,9 +59,8 @@ public final class FineTuning {
         // the same cores made training several times slower. Our kernels' pool blocks instead.
         torch.set_num_threads(cfg.threads > 0 ? cfg.threads : 1);
         BoraOps.setNumThreads(Math.min(Runtime.getRuntime().availableProcessors(), BoraOps.MAX_THREADS));
-        if (Files.exists(cfg.output) && !Files.isDirectory(cfg.output)) {
-            throw new IllegalArgumentException("--output " + cfg.output + " is a file, not a folder; choose another"
-                    + " --output");
+        if (Files.exists(cfg.output) && !Files.isDirectory(cfg.output)) { // before the model loads, not after
+            throw new java.nio.file.FileAlreadyExistsException(cfg.output.toString());
         }
         RunFolder files = new RunFolder(cfg.output);
 
@@ -101,7 +101,8 @@ public final class FineTuning {
         }
         LearningRateSchedule schedule = new LearningRateSchedule(cfg.decay,
                 Math.round(cfg.warmupFraction * totalSteps), totalSteps, 0.0);
-        NonFiniteGuard guard = new NonFiniteGuard(20, out);
+        GuardedStep guarded = new GuardedStep(optimizer, groups.all, cfg.clipNorm, 20, out);
+        guarded.afterUpdate = s -> poisonUpdate(s, groups.all);
         Checkpoints checkpoints = new Checkpoints(files.checkpoints, 2);
 
         Optional<Checkpoints.Loaded> resumed = resumeOrStart(files, checkpoints, trainable, optimizer);
@@ -137,16 +138,17 @@ public final class FineTuning {
                     List<LabeledSentence> items = SentenceBatches.slice(train, order, batch * cfg.batchSize,
                             cfg.batchSize);
                     double lr = cfg.learningRate * schedule.factor(step);
-                    StepOutcome o = trainStep(model, tokenizer, optimizer, groups, items, step, schedule, guard);
+                    GuardedStep.Outcome o = trainStep(model, tokenizer, optimizer, groups, items, step, schedule,
+                            guarded);
                     step++;
                     stepsThisRun++;
                     examples += items.size();
-                    if (o.applied) {
-                        runningLoss = Double.isNaN(runningLoss) ? o.loss : 0.95 * runningLoss + 0.05 * o.loss;
+                    if (o.applied()) {
+                        runningLoss = Double.isNaN(runningLoss) ? o.loss() : 0.95 * runningLoss + 0.05 * o.loss();
                     }
                     bar.update(batch + 1, examples, runningLoss);
-                    metrics.write("step", step, "epoch", epoch + 1, "loss", o.loss, "grad_norm", o.gradNorm,
-                            "lr", lr, "applied", o.applied);
+                    metrics.write("step", step, "epoch", epoch + 1, "loss", o.loss(), "grad_norm", o.gradNorm(),
+                            "lr", lr, "applied", o.applied());
                     boolean epochEnd = batch + 1 == stepsPerEpoch;
                     boolean lastStep = step >= totalSteps;
                     if (epochEnd || lastStep || (cfg.evalEvery > 0 && step % cfg.evalEvery == 0)) {
@@ -170,7 +172,7 @@ public final class FineTuning {
                     stop |= lastStep;
                     if (stop || epochEnd || step % cfg.checkpointEvery == 0) {
                         LoopState next = new LoopState(epochEnd ? epoch + 1 : epoch, epochEnd ? 0 : batch + 1,
-                                start.skipped() + guard.skipped(), early.best(), early.evaluationsWithoutImprovement());
+                                start.skipped() + guarded.skipped(), early.best(), early.evaluationsWithoutImprovement());
                         checkpoints.save(step, trainable, optimizer, next.toJson());
                         out.printf("%ncheckpoint saved at step %d%n", step);
                     }
@@ -185,7 +187,7 @@ public final class FineTuning {
         ClassificationMetrics devMetrics = ClassifierEvaluation.evaluate(model, tokenizer, dev, cfg.evalBatchSize);
         ClassificationMetrics testMetrics = ClassifierEvaluation.evaluate(model, tokenizer, test, cfg.evalBatchSize);
         out.printf("best dev: %s%ntest:     %s%n", devMetrics, testMetrics);
-        FineTuningResult result = new FineTuningResult(step, start.skipped() + guard.skipped(), trainableCount,
+        FineTuningResult result = new FineTuningResult(step, start.skipped() + guarded.skipped(), trainableCount,
                 devMetrics.accuracy(), devMetrics.mcc(), testMetrics.accuracy(), testMetrics.mcc(), secondsPerStep);
         files.writeFinal(result, adapters, headParameters(model), cfg);
         out.printf("wrote %s, %s, %s and %s%n", files.adapter, files.metrics, files.plot, files.summary);
@@ -302,42 +304,28 @@ public final class FineTuning {
         return head;
     }
 
-    private record StepOutcome(double loss, double gradNorm, boolean applied) {
-    }
-
-    private StepOutcome trainStep(SentenceClassifier model, MiniLmTokenizer tokenizer, AdamW optimizer,
-                                  OptimizerGroups groups, List<LabeledSentence> items, long step,
-                                  LearningRateSchedule schedule, NonFiniteGuard guard) {
+    /** One training step on {@code items}: forward, backward and the update, guarded against NaN and Inf. */
+    private GuardedStep.Outcome trainStep(SentenceClassifier model, MiniLmTokenizer tokenizer, AdamW optimizer,
+                                          OptimizerGroups groups, List<LabeledSentence> items, long step,
+                                          LearningRateSchedule schedule, GuardedStep guarded) {
         try (PointerScope scope = new PointerScope()) {
             model.train(true);
             torch.manual_seed(cfg.seed * 1_000_003L + step);
             TokenBatch batch = tokenizer.encode(SentenceBatches.texts(items));
             Tensor labels = Tensor.create(SentenceBatches.labels(items));
-            optimizer.zero_grad();
-            Tensor loss = torch.cross_entropy(model.forward(batch), labels);
-            if (poisonLossAt.test(step + 1)) {
-                loss = loss.mul(new org.bytedeco.pytorch.Scalar(Double.NaN));
+            groups.setLearningRates(optimizer, schedule.factor(step));
+            return guarded.step(step + 1, () -> {
+                Tensor loss = torch.cross_entropy(model.forward(batch), labels);
+                return poisonLossAt.test(step + 1) ? loss.mul(new org.bytedeco.pytorch.Scalar(Double.NaN)) : loss;
+            });
+        }
+    }
+
+    private void poisonUpdate(long step, TensorVector trainable) {
+        if (poisonUpdateAt.test(step)) {
+            try (NoGradGuard ng = new NoGradGuard()) {
+                trainable.get(0).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
             }
-            loss.backward();
-            double lossValue = loss.item_double();
-            double norm = torch.clip_grad_norm_(groups.all, cfg.clipNorm);
-            boolean ok = guard.check(step + 1, lossValue, norm);
-            if (ok) {
-                groups.setLearningRates(optimizer, schedule.factor(step));
-                ParameterSnapshot before = new ParameterSnapshot(groups.all);
-                optimizer.step();
-                if (poisonUpdateAt.test(step + 1)) {
-                    try (NoGradGuard ng = new NoGradGuard()) {
-                        groups.all.get(0).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
-                    }
-                }
-                ok = guard.checkUpdate(step + 1, before.currentValuesFinite());
-                if (!ok) {
-                    before.restore(); // AdamW's moments keep this step's (finite) gradient
-                }
-            }
-            optimizer.zero_grad();
-            return new StepOutcome(lossValue, norm, ok);
         }
     }
 
