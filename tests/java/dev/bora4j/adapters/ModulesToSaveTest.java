@@ -146,6 +146,25 @@ class ModulesToSaveTest {
         assertTrue(adapters.trainableParameters().isEmpty());
     }
 
+    @Test
+    void aSecondInjectFreezesTheFirstsSavedModulesUnlessItListsThemToo() {
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters first = BoraInjector.inject(model, config()); // adapters on blocks.*.proj, "pre" saved
+        BoraAdapters head = BoraInjector.inject(model, BoraConfig.builder().targetModules("head").rank(2).blocks(4)
+                .build());
+        assertFalse(model.pre.weight().requires_grad(), "frozen as the base model by the second inject");
+        assertTrue(first.trainableParameters().get("blocks.0.proj.adapter.lora_A").requires_grad(),
+                "the first inject's adapters stay trainable");
+        assertTrue(head.modulesToSaveParameters().isEmpty());
+
+        TestModel again = new TestModel(8, 16, 4);
+        BoraInjector.inject(again, config());
+        BoraAdapters listing = BoraInjector.inject(again, BoraConfig.builder().targetModules("head").rank(2).blocks(4)
+                .modulesToSave("pre").build());
+        assertTrue(again.pre.weight().requires_grad(), "listed again, it trains on");
+        assertEquals(List.of("pre.weight", "pre.bias"), List.copyOf(listing.modulesToSaveParameters().keySet()));
+    }
+
     /** A BatchNorm (running statistics in buffers) before an adapted Linear. */
     private static final class NormModel extends Module {
         final BatchNorm1dImpl norm = register_module("norm", new BatchNorm1dImpl(new BatchNormOptions(8)));
