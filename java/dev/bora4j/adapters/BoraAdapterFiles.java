@@ -1,8 +1,6 @@
 package dev.bora4j.adapters;
 
-import dev.bora4j.internal.ModelParameters;
 import dev.bora4j.io.AtomicFiles;
-import dev.bora4j.io.SafetensorsDtype;
 import dev.bora4j.io.SafetensorsReader;
 import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.nn.AdaptableLinear;
@@ -19,10 +17,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -51,7 +47,7 @@ public final class BoraAdapterFiles {
     public static void save(Path dir, BoraAdapters adapters, AdapterSaveOptions options) throws IOException {
         requireNonNull(dir, "dir", options, "options");
         BoraConfig config = commonConfig(adapters);
-        options = withModulesToSave(options, adapters);
+        options = SavedModules.withState(options, adapters);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
             BoraAdapter a = e.getValue();
@@ -90,17 +86,11 @@ public final class BoraAdapterFiles {
             throw new AdapterFileException(configPath + ": " + e.getMessage(), e);
         }
         // modules_to_save the model has are restored into it and trainable again, as PEFT does
-        Map<String, Tensor> modelState = ModelParameters.named(model); // parameters, then buffers
-        modelState.putAll(ModelParameters.namedBuffers(model));
-        List<String> savedHere = savedModulesOf(model, cfg.modulesToSave(), modelState.keySet(), configPath);
+        Map<String, Tensor> modelState = SavedModules.state(model);
+        List<String> savedHere = SavedModules.presentIn(model, cfg.modulesToSave(), modelState.keySet(), configPath);
         BoraConfig config = savedHere.isEmpty() ? parsed
                 : fits(() -> parsed.toBuilder().modulesToSave(savedHere.toArray(new String[0])).build(), configPath);
-        Map<String, Tensor> toRestore = new LinkedHashMap<>();
-        modelState.forEach((name, p) -> {
-            if (savedHere.stream().anyMatch(m -> name.startsWith(m + "."))) {
-                toRestore.put(name, p);
-            }
-        });
+        Map<String, Tensor> toRestore = SavedModules.under(savedHere, modelState);
         ExpectedTensors expected = new ExpectedTensors();
         List<String> targets = new ArrayList<>();
         for (Map.Entry<String, AdaptableLinear> e : ModelModules.adaptableLinears(model).entrySet()) {
@@ -123,100 +113,16 @@ public final class BoraAdapterFiles {
         }
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
-            Map<String, Tensor> restored = checkedSavedModules(weights, file.extras(), toRestore);
+            Map<String, Tensor> restored = SavedModules.checked(weights, file.extras(), toRestore);
             BoraAdapters adapters = fits(() -> BoraInjector.inject(model, config), configPath);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
                 throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
                         + " differ from the modules checked " + targets);
             }
             copyInto(file.adapter(), adapters, cfg.mode());
-            copySaved(restored, toRestore);
+            SavedModules.copy(restored, toRestore);
             return new LoadedAdapter(cfg, adapters, file.extras());
         }
-    }
-
-    /**
-     * The file's modules_to_save that name modules of the model (exact paths, as save writes
-     * them). The injector matches them as name suffixes, as PEFT does, so a name that would also
-     * catch another module, whose parameters the file does not hold, is refused.
-     */
-    private static List<String> savedModulesOf(Module model, List<String> listed, java.util.Set<String> params,
-            Path configPath) throws AdapterFileException {
-        List<String> present = listed.stream().filter(m -> params.stream().anyMatch(p -> p.startsWith(m + ".")))
-                .toList();
-        StringVector names = present.isEmpty() ? new StringVector() : model.named_modules().keys();
-        for (long i = 0; i < names.size(); i++) {
-            BytePointer key = names.get(i);
-            String name = key == null ? "" : key.getString(); // the root module's name is empty
-            for (String m : present) {
-                if (name.endsWith("." + m) && !present.contains(name)) {
-                    throw new AdapterFileException(configPath + ": modules_to_save \"" + m + "\" also names module '"
-                            + name + "' of this model (names match as suffixes), whose parameters the adapter does"
-                            + " not hold");
-                }
-            }
-        }
-        return present;
-    }
-
-    /**
-     * The file's values for {@code params} (parameters and buffers of modules_to_save, by name),
-     * checked before anything changes: of the tensor's shape, in its dtype or one that widens to it
-     * exactly, finite. A tensor the file lacks keeps its value (files written before buffers were
-     * saved restore the parameters); extras under those modules that the model does not have are
-     * refused.
-     */
-    private static Map<String, Tensor> checkedSavedModules(Path weights, Map<String, Tensor> extras,
-            Map<String, Tensor> params) throws AdapterFileException {
-        Map<String, Tensor> restored = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            String name = e.getKey();
-            Tensor param = e.getValue();
-            Tensor value = extras.get(name);
-            String key = AdapterKeys.extra(name);
-            if (value == null) {
-                continue; // files written with only some of a module's tensors (the weight, say) restore those
-            }
-            SafetensorsDtype have = SafetensorsTorch.dtypeOf(value.scalar_type());
-            SafetensorsDtype need = SafetensorsTorch.dtypeOf(param.scalar_type());
-            if (!java.util.Arrays.equals(value.sizes().vec().get(), param.sizes().vec().get())
-                    || !have.widensExactlyTo(need)) {
-                throw new AdapterFileException(weights + ": tensor " + key + " is " + have + " "
-                        + java.util.Arrays.toString(value.sizes().vec().get()) + " in the file but the model's " + name
-                        + " is " + need + " " + java.util.Arrays.toString(param.sizes().vec().get()));
-            }
-            requireFinite(weights, key, value);
-            restored.put(name, value);
-        }
-        for (String name : extras.keySet()) {
-            String module = AdapterKeys.moduleOfExtra(name);
-            boolean underRestored = params.keySet().stream().anyMatch(p -> p.startsWith(module + "."));
-            if (underRestored && !params.containsKey(name)) {
-                throw new AdapterFileException(weights + ": tensor " + AdapterKeys.extra(name) + " is under"
-                        + " modules_to_save but the model has no parameter or buffer " + name);
-            }
-        }
-        return restored;
-    }
-
-    private static void copySaved(Map<String, Tensor> values, Map<String, Tensor> params) {
-        try (NoGradGuard ng = new NoGradGuard()) {
-            values.forEach((name, value) -> params.get(name).copy_(value));
-        }
-    }
-
-    /**
-     * The options plus the adapters' modules_to_save state (parameters and buffers) as extra tensors; a tensor the
-     * options name explicitly is the one written.
-     */
-    static AdapterSaveOptions withModulesToSave(AdapterSaveOptions options, BoraAdapters adapters) {
-        AdapterSaveOptions out = options;
-        for (Map.Entry<String, Tensor> e : adapters.modulesToSaveState().entrySet()) {
-            if (!options.extraTensors().containsKey(e.getKey())) {
-                out = out.withExtraTensor(e.getKey(), e.getValue());
-            }
-        }
-        return out;
     }
 
     /**
@@ -250,9 +156,9 @@ public final class BoraAdapterFiles {
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
         Map<String, Tensor> saved = adapters.modulesToSaveState();
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
-            Map<String, Tensor> restored = checkedSavedModules(weights, file.extras(), saved);
+            Map<String, Tensor> restored = SavedModules.checked(weights, file.extras(), saved);
             copyInto(file.adapter(), adapters, config.mode());
-            copySaved(restored, saved);
+            SavedModules.copy(restored, saved);
             return file.extras();
         }
     }

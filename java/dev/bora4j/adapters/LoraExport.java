@@ -31,7 +31,7 @@ public final class LoraExport {
     public static void export(Path dir, BoraAdapters adapters, AdapterSaveOptions options) throws IOException {
         BoraAdapterFiles.requireNonNull(dir, "dir", options, "options");
         BoraConfig config = BoraAdapterFiles.commonConfig(adapters);
-        options = BoraAdapterFiles.withModulesToSave(options, adapters);
+        options = SavedModules.withState(options, adapters);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, BoraAdapter> e : adapters.byModule().entrySet()) {
             BoraAdapter a = e.getValue();
