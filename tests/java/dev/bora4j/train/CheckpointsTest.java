@@ -231,14 +231,18 @@ class CheckpointsTest {
             "{} | has no valid SHA-256 for trainable.safetensors (found null)",
             "{\"trainable.safetensors\":\"ab\"} | has no valid SHA-256 for trainable.safetensors (found \"ab\")"})
     void corruptDigestsAreRefused(String digests, String problem, @TempDir Path dir) throws IOException {
+        IOException e = refusedWithState(dir, "{\"step\":1,\"sha256\":" + digests + "}");
+        assertEquals("checkpoint file " + dir.resolve("step-1").resolve("state.json") + " " + problem + "; delete "
+                + dir + " to start over", e.getMessage());
+    }
+
+    /** The error of loading a checkpoint saved at step 1 whose state.json was replaced by {@code json}. */
+    private static IOException refusedWithState(Path dir, String json) throws IOException {
         Problem p = new Problem();
         Checkpoints checkpoints = new Checkpoints(dir, 1);
         checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
-        Path state = dir.resolve("step-1").resolve("state.json");
-        Files.writeString(state, "{\"step\":1,\"sha256\":" + digests + "}");
-
-        IOException e = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
-        assertEquals("checkpoint file " + state + " " + problem + "; delete " + dir + " to start over", e.getMessage());
+        Files.writeString(dir.resolve("step-1").resolve("state.json"), json);
+        return assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
     }
 
     @Test
@@ -267,15 +271,9 @@ class CheckpointsTest {
             "1e99999999999 | is 1e99999999999, a number out of any usable range",
             "2 | is 2 but the checkpoint folder is step-1"})
     void corruptStepIsRefusedNamingFileAndField(String step, String problem, @TempDir Path dir) throws IOException {
-        Problem p = new Problem();
-        Checkpoints checkpoints = new Checkpoints(dir, 1);
-        checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
-        Path state = dir.resolve("step-1").resolve("state.json");
-        Files.writeString(state, "{\"step\":" + step + "}");
-
-        IOException e = assertThrows(IOException.class, () -> checkpoints.loadLatest(p.trainable(), p.optimizer));
-        assertEquals("checkpoint file " + state + " has a corrupt 'step': it " + problem + "; delete " + dir
-                + " to start over", e.getMessage());
+        IOException e = refusedWithState(dir, "{\"step\":" + step + "}");
+        assertEquals("checkpoint file " + dir.resolve("step-1").resolve("state.json") + " has a corrupt 'step': it "
+                + problem + "; delete " + dir + " to start over", e.getMessage());
     }
 
     @Test
