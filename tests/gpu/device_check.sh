@@ -119,7 +119,7 @@ step ctest 60 10 30 ctest --test-dir build-gpu --output-on-failure -j8 -E '^gpu_
 
 # BORA_CUDA_SYNC=1: each CUDA call waits for its kernels, so a fault in them is reported by
 # the call that launched them (the check's times do not matter; the benchmark's do).
-step check_cuda "$(limit 180 120)" 40 15 env BORA_CUDA_SYNC=1 python3 tests/gpu/check_cuda.py "$LIB"
+step check_cuda "$(limit 180 160)" 40 15 env BORA_CUDA_SYNC=1 python3 tests/gpu/check_cuda.py "$LIB"
 
 step bench_cuda "$(limit 150 0)" 15 45 python3 tests/gpu/bench_cuda.py "$LIB"
 

@@ -31,6 +31,7 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
     // W0 (HiRA: the merged weight is no longer W0)
     private Tensor mergedDelta;
     private boolean released;
+    private boolean mergedWhenReleased;
 
     /**
      * @param firstShape  shape of the first factor, kaiming-uniform with fan-in firstShape[1]
@@ -141,7 +142,7 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
 
     @Override
     public boolean isMerged() {
-        return mergedDelta != null;
+        return released ? mergedWhenReleased : mergedDelta != null;
     }
 
     @Override
@@ -178,6 +179,9 @@ abstract class ProductAdapter extends Module implements TrainableAdapter {
     /** Frees the dense update kept for unmerge; the merge stays in the base weight. */
     @Override
     public void release() {
+        if (!released) {
+            mergedWhenReleased = mergedDelta != null;
+        }
         released = true;
         if (mergedDelta != null) {
             mergedDelta.releaseReference();

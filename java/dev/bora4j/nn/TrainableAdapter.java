@@ -33,9 +33,12 @@ public interface TrainableAdapter extends LinearAdapter {
      * Called when its layer lets the adapter go ({@link BoraAdapters#mergeAndUnload()},
      * {@link BoraAdapters#unload()}): it frees what it kept to undo a merge (HiRA and KronA keep
      * their dense update, as large as the weight) and is spent: forward, merge and unmerge are
-     * refused from then on, since its update is in the base weight or gone. Idempotent.
+     * refused from then on, since its update is in the base weight or gone; {@link #isMerged()}
+     * still says whether its update went into the base weight. Idempotent. Adapters that keep
+     * nothing for unmerging need not do anything.
      */
-    void release();
+    default void release() {
+    }
 
     /** The error of forward, merge or unmerge on a released adapter. */
     static IllegalStateException releasedError() {

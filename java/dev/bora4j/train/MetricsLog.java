@@ -1,6 +1,10 @@
 package dev.bora4j.train;
 
 import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
 import com.google.gson.GsonBuilder;
 
 import java.io.Closeable;
@@ -16,12 +20,12 @@ import java.util.Map;
 /**
  * Metrics as JSON Lines: one object per record, flushed at once so that a killed run keeps
  * every line written before it died. A resumed run appends to the same file. A NaN or infinite
- * number (the loss of a skipped step) is written as {@code null}: JSON has no such numbers, and
+ * number, at any depth (the loss of a skipped step), is written as {@code null}: JSON has no such numbers, and
  * strict readers (jq, JavaScript's JSON.parse) refuse the bare {@code NaN} some writers emit.
  */
 public final class MetricsLog implements Closeable {
 
-    private static final Gson GSON = new GsonBuilder().serializeNulls().create();
+    private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().serializeNulls().create();
 
     private final Writer writer;
 
@@ -37,12 +41,9 @@ public final class MetricsLog implements Closeable {
         }
         Map<String, Object> record = new LinkedHashMap<>();
         for (int i = 0; i < keysAndValues.length; i += 2) {
-            Object value = keysAndValues[i + 1];
-            boolean nonFinite = (value instanceof Double d && !Double.isFinite(d))
-                    || (value instanceof Float f && !Float.isFinite(f));
-            record.put(String.valueOf(keysAndValues[i]), nonFinite ? null : value);
+            record.put(String.valueOf(keysAndValues[i]), keysAndValues[i + 1]);
         }
-        writer.write(GSON.toJson(record));
+        writer.write(GSON.toJson(finite(GSON.toJsonTree(record))));
         writer.write('\n');
         writer.flush();
     }
@@ -50,5 +51,23 @@ public final class MetricsLog implements Closeable {
     @Override
     public void close() throws IOException {
         writer.close();
+    }
+
+    /** The tree with every NaN or infinite number, at any depth, replaced by null. */
+    private static JsonElement finite(JsonElement e) {
+        if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+            return Double.isFinite(e.getAsDouble()) ? e : JsonNull.INSTANCE;
+        }
+        if (e.isJsonArray()) {
+            JsonArray out = new JsonArray();
+            e.getAsJsonArray().forEach(v -> out.add(finite(v)));
+            return out;
+        }
+        if (e.isJsonObject()) {
+            JsonObject out = new JsonObject();
+            e.getAsJsonObject().entrySet().forEach(v -> out.add(v.getKey(), finite(v.getValue())));
+            return out;
+        }
+        return e;
     }
 }

@@ -84,6 +84,7 @@ class UnloadTest {
             assertThrows(IllegalStateException.class, adapter::merge);
             assertThrows(IllegalStateException.class, () -> adapter.forward(x, torch.zeros(2, 1)));
             adapter.release(); // idempotent
+            assertTrue(adapter.isMerged(), "its update is in the base weight: " + adapter.config().mode());
         }
         assertTrue(torch.equal(a.outputs(), merged), "the refused calls left the merged model as it was");
     }

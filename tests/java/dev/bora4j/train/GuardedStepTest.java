@@ -111,11 +111,19 @@ class GuardedStepTest {
 
     @Test
     void anOptimizerThatThrowsLeavesTheParametersAsTheyWere() {
-        GuardedStep step = guarded(1e39, 3); // torch refuses a learning rate beyond float32 in the update
+        GuardedStep refused = guarded(1e39, 3); // torch refuses a learning rate beyond float32 in the update
         Tensor before = snapshot();
-        RuntimeException e = assertThrows(RuntimeException.class, () -> step.step(1, this::mse));
+        RuntimeException e = assertThrows(RuntimeException.class, () -> refused.step(1, this::mse));
         assertTrue(String.valueOf(e.getMessage()).contains("overflow"), e.getMessage());
         assertTrue(torch.equal(w.detach(), before));
+
+        GuardedStep failing = guarded(0.1, 3); // an error after the update has changed the parameters
+        failing.afterUpdate = s -> {
+            assertFalse(torch.equal(w.detach(), before), "the update ran");
+            throw new IllegalStateException("failed part-way");
+        };
+        assertThrows(IllegalStateException.class, () -> failing.step(2, this::mse));
+        assertTrue(torch.equal(w.detach(), before), "the parameters from before the update are back");
         assertFalse(w.grad().defined() && w.grad().abs().sum().item_double() != 0, "gradients are zeroed");
     }
 

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -92,18 +93,20 @@ class TrainingToolsTest {
         try (MetricsLog log = new MetricsLog(file)) {
             log.write("step", 1, "loss", 0.5);
             log.write("step", 2, "loss", Double.NaN, "grad_norm", Float.POSITIVE_INFINITY);
+            log.write("step", 3, "per_layer", new double[] {0.5, Double.NaN}, "by_name", Map.of("q", Double.NEGATIVE_INFINITY));
         }
         try (MetricsLog log = new MetricsLog(file)) {
             log.write("split", "dev", "mcc", 0.25);
         }
         List<String> lines = Files.readAllLines(file);
-        assertEquals(3, lines.size());
+        assertEquals(4, lines.size());
         JsonObject first = JsonParser.parseString(lines.get(0)).getAsJsonObject();
         assertEquals(1, first.get("step").getAsInt());
         assertEquals(0.5, first.get("loss").getAsDouble(), 0.0);
         assertEquals("{\"step\":2,\"loss\":null,\"grad_norm\":null}", lines.get(1),
                 "JSON has no NaN or Infinity: strict readers refuse them");
-        assertEquals("dev", JsonParser.parseString(lines.get(2)).getAsJsonObject().get("split").getAsString());
+        assertEquals("{\"step\":3,\"per_layer\":[0.5,null],\"by_name\":{\"q\":null}}", lines.get(2), "at any depth");
+        assertEquals("dev", JsonParser.parseString(lines.get(3)).getAsJsonObject().get("split").getAsString());
     }
 
     @Test
