@@ -111,9 +111,10 @@ public final class BoraAdapterFiles {
                     + " target_modules " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules())
                     + "; the adapter was saved for another model");
         }
+        SavedModules.expect(expected, toRestore);
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
-            Map<String, Tensor> restored = SavedModules.checked(weights, file.extras(), toRestore);
+            Map<String, Tensor> restored = SavedModules.finiteValues(weights, file.extras(), toRestore);
             BoraAdapters adapters = fits(() -> BoraInjector.inject(model, config), configPath);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
                 throw new IllegalStateException("injected adapters " + adapters.byModule().keySet()
@@ -155,8 +156,9 @@ public final class BoraAdapterFiles {
         }
         Path weights = dir.resolve(WEIGHTS_FILE_NAME);
         Map<String, Tensor> saved = adapters.modulesToSaveState();
+        SavedModules.expect(expected, saved);
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
-            Map<String, Tensor> restored = SavedModules.checked(weights, file.extras(), saved);
+            Map<String, Tensor> restored = SavedModules.finiteValues(weights, file.extras(), saved);
             copyInto(file.adapter(), adapters, config.mode());
             SavedModules.copy(restored, saved);
             return file.extras();

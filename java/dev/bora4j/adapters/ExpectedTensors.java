@@ -12,12 +12,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * The tensors an adapter file must hold for a given model, and the strict check of a file against
- * them: every expected key present, nothing unexpected, shapes equal, dtypes equal or widening
- * exactly (a bf16 file onto float32 adapters).
+ * The tensors an adapter file must hold for a given model, and the strict check of a file's header
+ * against them, before any data is read: every expected key present, nothing unexpected, shapes
+ * equal, dtypes equal or widening exactly (a bf16 file onto float32 adapters). The tensors of
+ * modules_to_save the model has are optional (a file may hold some of them) but checked the same
+ * way when present.
  */
 final class ExpectedTensors {
 
@@ -26,6 +29,8 @@ final class ExpectedTensors {
     }
 
     private final Map<String, Expected> byKey = new LinkedHashMap<>();
+    /** The model's tensors of modules_to_save, by name without the key prefix. */
+    private final Map<String, Expected> saved = new LinkedHashMap<>();
 
     /**
      * Adds lora_A, lora_B and (BORA mode) bora_sigma of a module with these sizes and adapter
@@ -41,6 +46,12 @@ final class ExpectedTensors {
             byKey.put(AdapterKeys.sigma(module), new Expected(module, new long[] {b, b, r}, d,
                     "b = " + b + ", r = " + r));
         }
+    }
+
+    /** Adds a parameter or buffer of a module to save, which the file may hold with its shape and dtype. */
+    void addSaved(String name, Tensor target) {
+        saved.put(name, new Expected(AdapterKeys.moduleOfExtra(name), target.sizes().vec().get(),
+                SafetensorsTorch.dtypeOf(target.scalar_type()), null));
     }
 
     Map<String, Expected> byKey() {
@@ -92,6 +103,9 @@ final class ExpectedTensors {
                         + " tensor " + AdapterKeys.PREFIX + m + ".*");
             }
         }
+        for (String name : extras) {
+            checkSaved(file, name, present.get(AdapterKeys.extra(name)));
+        }
         for (Map.Entry<String, Expected> e : byKey.entrySet()) {
             TensorInfo info = present.get(e.getKey());
             Expected x = e.getValue();
@@ -108,6 +122,25 @@ final class ExpectedTensors {
             }
         }
         return extras;
+    }
+
+    /** An extra tensor under a module whose tensors are restored must be one of them, of its shape and dtype. */
+    private void checkSaved(Path file, String name, TensorInfo info) throws AdapterFileException {
+        Expected x = saved.get(name);
+        String key = AdapterKeys.extra(name);
+        if (x == null) {
+            String module = AdapterKeys.moduleOfExtra(name);
+            if (saved.keySet().stream().anyMatch(n -> n.startsWith(module + "."))) {
+                throw new AdapterFileException(file + ": tensor " + key + " is under modules_to_save but the model"
+                        + " has no parameter or buffer " + name);
+            }
+            return; // a module the model does not have: returned as an extra tensor, restored nowhere
+        }
+        if (!Arrays.equals(info.shape(), x.shape()) || !info.dtype().widensExactlyTo(x.dtype())) {
+            throw new AdapterFileException(file + ": tensor " + key + " is " + info.dtype() + " "
+                    + Arrays.toString(info.shape()) + " in the file but the model's " + name + " is " + x.dtype() + " "
+                    + Arrays.toString(x.shape()));
+        }
     }
 
     private static String abbreviate(List<String> names) {

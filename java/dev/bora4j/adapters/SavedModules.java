@@ -1,11 +1,8 @@
 package dev.bora4j.adapters;
 
 import dev.bora4j.internal.ModelParameters;
-import dev.bora4j.io.SafetensorsDtype;
-import dev.bora4j.io.SafetensorsTorch;
 import dev.bora4j.nn.BoraAdapters;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -68,43 +65,27 @@ final class SavedModules {
     }
 
     /**
-     * The file's values for {@code params} (parameters and buffers of modules_to_save, by name),
-     * checked before anything changes: of the tensor's shape, in its dtype or one that widens to it
-     * exactly, finite. A tensor the file lacks keeps its value (files written before buffers were
-     * saved restore the parameters); extras under those modules that the model does not have are
-     * refused.
+     * The file's values for {@code targets} (parameters and buffers of modules_to_save, by name),
+     * whose shapes and dtypes {@link ExpectedTensors} checked from the header, refused if not
+     * finite, before anything changes. A tensor the file lacks keeps its value (files written
+     * before buffers were saved restore the parameters).
      */
-    static Map<String, Tensor> checked(Path weights, Map<String, Tensor> extras, Map<String, Tensor> params)
+    static Map<String, Tensor> finiteValues(Path weights, Map<String, Tensor> extras, Map<String, Tensor> targets)
             throws AdapterFileException {
         Map<String, Tensor> restored = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            String name = e.getKey();
-            Tensor param = e.getValue();
+        for (String name : targets.keySet()) {
             Tensor value = extras.get(name);
-            String key = AdapterKeys.extra(name);
-            if (value == null) {
-                continue; // files written with only some of a module's tensors (the weight, say) restore those
-            }
-            SafetensorsDtype have = SafetensorsTorch.dtypeOf(value.scalar_type());
-            SafetensorsDtype need = SafetensorsTorch.dtypeOf(param.scalar_type());
-            if (!Arrays.equals(value.sizes().vec().get(), param.sizes().vec().get())
-                    || !have.widensExactlyTo(need)) {
-                throw new AdapterFileException(weights + ": tensor " + key + " is " + have + " "
-                        + Arrays.toString(value.sizes().vec().get()) + " in the file but the model's " + name
-                        + " is " + need + " " + Arrays.toString(param.sizes().vec().get()));
-            }
-            BoraAdapterFiles.requireFinite(weights, key, value);
-            restored.put(name, value);
-        }
-        for (String name : extras.keySet()) {
-            String module = AdapterKeys.moduleOfExtra(name);
-            boolean underRestored = params.keySet().stream().anyMatch(p -> p.startsWith(module + "."));
-            if (underRestored && !params.containsKey(name)) {
-                throw new AdapterFileException(weights + ": tensor " + AdapterKeys.extra(name) + " is under"
-                        + " modules_to_save but the model has no parameter or buffer " + name);
+            if (value != null) {
+                BoraAdapterFiles.requireFinite(weights, AdapterKeys.extra(name), value);
+                restored.put(name, value);
             }
         }
         return restored;
+    }
+
+    /** Expects the tensors of {@code targets} in the file: optional, of their shapes and dtypes. */
+    static void expect(ExpectedTensors expected, Map<String, Tensor> targets) {
+        targets.forEach(expected::addSaved);
     }
 
     /** Copies the checked {@code values} into the model's tensors of the same names. */

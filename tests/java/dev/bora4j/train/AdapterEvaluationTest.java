@@ -84,7 +84,7 @@ class AdapterEvaluationTest {
         // under modules_to_save "classifier" like the head, so the adapter files accept it
         rewrite(m -> m.put("base_model.model.classifier.scale", torch.empty(0, 1L << 62)));
         assertLoadFails(weights + ": tensor base_model.model.classifier.scale is under modules_to_save but the"
-                + " model has no parameter classifier.scale");
+                + " model has no parameter or buffer classifier.scale");
     }
 
     private void assertLoadFails(String message) {
