@@ -5,12 +5,14 @@ import dev.bora4j.nn.BoraAdapters;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraInjector;
 import dev.bora4j.ops.BoraOps;
+import dev.bora4j.train.GuardedStep;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.io.PrintStream;
@@ -64,7 +66,7 @@ public final class FineTuneExample {
 
         Mlp model = new Mlp(in, hidden, outputs);
         out.println("1) pre-training the full model (" + countParameters(model) + " parameters)");
-        train(model, new AdamW(model.parameters(), new AdamWOptions(3e-3)), x, pretrainTarget, 800, 200, out);
+        train(model, model.parameters(), new AdamWOptions(3e-3), x, pretrainTarget, 800, 200, out);
 
         BoraConfig config = BoraConfig.builder().targetModules("fc1", "fc2").rank(4).blocks(4).alpha(8).build();
         BoraAdapters adapters = BoraInjector.inject(model, config);
@@ -73,8 +75,8 @@ public final class FineTuneExample {
                 + ", " + adapters.trainableCount() + " trainable parameters");
         AdamWOptions opts = new AdamWOptions(1e-2);
         opts.weight_decay().put(0.0);
-        double[] losses = train(model, new AdamW(adapters.parameters(), opts), x, fineTuneTarget, steps,
-                Math.max(1, steps / 10), out);
+        double[] losses = train(model, adapters.parameters(), opts, x, fineTuneTarget, steps, Math.max(1, steps / 10),
+                out);
         out.printf("   loss %.5f -> %.5f (%.1fx lower)%n", losses[0], losses[1], losses[0] / losses[1]);
 
         try (NoGradGuard ng = new NoGradGuard()) {
@@ -90,16 +92,19 @@ public final class FineTuneExample {
         }
     }
 
-    /** Trains for {@code steps}, printing every {@code every}; returns the first and last loss. */
-    static double[] train(Mlp model, AdamW optimizer, Tensor x, Tensor target, int steps, int every, PrintStream out) {
+    /**
+     * Trains for {@code steps}, printing every {@code every}; returns the first and last loss.
+     * Each step goes through {@link GuardedStep}: a step with a NaN or Inf loss or gradient is
+     * reported and skipped instead of trained on (no clipping here: the norm is only measured).
+     */
+    static double[] train(Mlp model, TensorVector parameters, AdamWOptions options, Tensor x, Tensor target, int steps,
+                          int every, PrintStream out) {
+        AdamW optimizer = new AdamW(parameters, options);
+        GuardedStep guarded = new GuardedStep(optimizer, parameters, Double.POSITIVE_INFINITY, 10, out);
         double first = 0, last = 0;
         for (int step = 0; step < steps; step++) {
             try (PointerScope scope = new PointerScope()) {
-                optimizer.zero_grad();
-                Tensor loss = torch.mse_loss(model.forward(x), target);
-                loss.backward();
-                optimizer.step();
-                last = loss.item_double();
+                last = guarded.step(step, () -> torch.mse_loss(model.forward(x), target)).loss();
                 if (step == 0) {
                     first = last;
                 }
