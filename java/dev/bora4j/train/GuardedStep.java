@@ -26,7 +26,8 @@ import org.bytedeco.pytorch.global.torch;
  * }</pre>
  *
  * <p>An undone update restores the parameters, not the optimizer's state: AdamW's moments keep
- * that step's (finite) gradient.
+ * that step's (finite) gradient. To undo it, each applied step copies the parameters first: as
+ * much memory again as they take, which is little for adapters and a head.
  */
 public final class GuardedStep {
 
