@@ -34,6 +34,8 @@ public final class BoraAdapterFiles {
 
     /** The weights file inside an adapter folder. */
     public static final String WEIGHTS_FILE_NAME = "adapter_model.safetensors";
+    /** The weights file of PEFT folders saved in PyTorch's pickle format, which is not read. */
+    static final String PICKLE_WEIGHTS_FILE_NAME = "adapter_model.bin";
 
     private BoraAdapterFiles() {
     }
@@ -112,7 +114,7 @@ public final class BoraAdapterFiles {
                     + "; the adapter was saved for another model");
         }
         SavedModules.expect(expected, toRestore);
-        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        Path weights = weightsFile(dir);
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
             Map<String, Tensor> restored = SavedModules.finiteValues(weights, file.extras(), toRestore);
             BoraAdapters adapters = fits(() -> BoraInjector.inject(model, config), configPath);
@@ -154,7 +156,7 @@ public final class BoraAdapterFiles {
             expected.addModule(e.getKey(), a.loraA().size(1), a.loraB().size(0), config.rank(), config.blocks(),
                     config.mode(), a.loraA().scalar_type());
         }
-        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        Path weights = weightsFile(dir);
         Map<String, Tensor> saved = adapters.modulesToSaveState();
         SavedModules.expect(expected, saved);
         try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
@@ -163,6 +165,26 @@ public final class BoraAdapterFiles {
             SavedModules.copy(restored, saved);
             return file.extras();
         }
+    }
+
+    /**
+     * The folder's weights file; a folder that holds PyTorch's pickle format instead (older PEFT
+     * versions, or {@code save_pretrained(safe_serialization=False)}) is told how to convert it.
+     */
+    private static Path weightsFile(Path dir) throws IOException {
+        Path weights = dir.resolve(WEIGHTS_FILE_NAME);
+        if (Files.isRegularFile(weights)) {
+            return weights;
+        }
+        if (Files.isRegularFile(dir.resolve(PICKLE_WEIGHTS_FILE_NAME))) {
+            throw new AdapterFileException(dir + " holds " + PICKLE_WEIGHTS_FILE_NAME + " (PyTorch's pickle format,"
+                    + " which bora4j does not read: loading a pickle can run code) but no " + WEIGHTS_FILE_NAME
+                    + "; save the adapter again with PEFT's save_pretrained (safetensors is its default) or convert"
+                    + " it: python -c \"import torch, safetensors.torch as s; s.save_file(torch.load('"
+                    + PICKLE_WEIGHTS_FILE_NAME + "', weights_only=True), '" + WEIGHTS_FILE_NAME + "')\"");
+        }
+        throw new java.nio.file.NoSuchFileException(weights.toString(), null, "no adapter weights: an adapter folder"
+                + " holds " + AdapterConfigFile.FILE_NAME + " and " + WEIGHTS_FILE_NAME);
     }
 
     /**

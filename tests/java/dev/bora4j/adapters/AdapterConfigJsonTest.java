@@ -228,6 +228,19 @@ class AdapterConfigJsonTest {
     }
 
     @Test
+    void aFolderWithOnlyPickledWeightsIsToldHowToConvertThem() throws Exception {
+        Path weights = configFile.resolveSibling("adapter_model.safetensors");
+        Files.move(weights, configFile.resolveSibling("adapter_model.bin")); // any bytes: it is never read
+        String m = assertThrows(AdapterFileException.class, () -> load()).getMessage();
+        assertTrue(m.startsWith(dir + " holds adapter_model.bin (PyTorch's pickle format, which bora4j does not read")
+                && m.contains("save the adapter again with PEFT's save_pretrained"), m);
+        Files.delete(configFile.resolveSibling("adapter_model.bin"));
+        Exception e = assertThrows(java.nio.file.NoSuchFileException.class, () -> load());
+        assertTrue(e.getMessage().contains("adapter_model.safetensors") && e.getMessage().contains("no adapter weights"),
+                e.getMessage());
+    }
+
+    @Test
     void versionIsTheProjectVersion() throws Exception {
         String pom = Files.readString(Path.of("pom.xml"));
         int artifact = pom.indexOf("<artifactId>bora4j</artifactId>");
