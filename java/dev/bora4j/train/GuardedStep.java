@@ -93,18 +93,19 @@ public final class GuardedStep {
         double norm = torch.clip_grad_norm_(parameters, clipNorm);
         boolean applied = guard.check(step, lossValue, norm);
         if (applied) {
-            ParameterSnapshot before = new ParameterSnapshot(parameters);
-            try {
-                optimizer.step();
-                afterUpdate.accept(step);
-            } catch (RuntimeException e) { // a torch error part-way through leaves no half-updated parameters
-                before.restore();
-                optimizer.zero_grad();
-                throw e;
-            }
-            applied = guard.checkUpdate(step, before.currentValuesFinite());
-            if (!applied) {
-                before.restore();
+            try (ParameterSnapshot before = new ParameterSnapshot(parameters)) {
+                try {
+                    optimizer.step();
+                    afterUpdate.accept(step);
+                } catch (RuntimeException e) { // a torch error part-way through leaves no half-updated parameters
+                    before.restore();
+                    optimizer.zero_grad();
+                    throw e;
+                }
+                applied = guard.checkUpdate(step, before.currentValuesFinite());
+                if (!applied) {
+                    before.restore();
+                }
             }
         }
         optimizer.zero_grad();

@@ -12,7 +12,7 @@ import org.bytedeco.pytorch.global.torch;
  * them non-finite (finite loss and gradients, but an absurd learning rate or weight decay) can be
  * undone instead of trained on and saved.
  */
-final class ParameterSnapshot {
+final class ParameterSnapshot implements AutoCloseable {
 
     private final List<Tensor> parameters = new ArrayList<>();
     private final List<Tensor> copies = new ArrayList<>();
@@ -22,7 +22,9 @@ final class ParameterSnapshot {
             for (long i = 0; i < parameters.size(); i++) {
                 Tensor p = parameters.get(i);
                 this.parameters.add(p);
-                copies.add(p.detach().clone());
+                try (Tensor detached = p.detach()) {
+                    copies.add(detached.clone());
+                }
             }
         }
     }
@@ -30,8 +32,10 @@ final class ParameterSnapshot {
     /** Whether every parameter holds only finite values now (after the step). */
     boolean currentValuesFinite() {
         for (Tensor p : parameters) {
-            if (!torch.isfinite(p).all().item_bool()) {
-                return false;
+            try (Tensor finite = torch.isfinite(p); Tensor all = finite.all()) {
+                if (!all.item_bool()) {
+                    return false;
+                }
             }
         }
         return true;
@@ -44,5 +48,12 @@ final class ParameterSnapshot {
                 parameters.get(i).copy_(copies.get(i));
             }
         }
+    }
+
+    /** Frees the copies now rather than at the next garbage collection (a step may run without a PointerScope). */
+    @Override
+    public void close() {
+        copies.forEach(Tensor::close);
+        copies.clear();
     }
 }
