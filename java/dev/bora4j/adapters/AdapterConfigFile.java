@@ -44,7 +44,6 @@ public final class AdapterConfigFile {
         {"alpha_pattern", "an alpha per module"},
         {"layers_to_transform", "a selection of layers"},
         {"layers_pattern", "a selection of layers"},
-        {"exclude_modules", "modules left out of target_modules"},
         {"lora_bias", "a trained bias in lora_B"},
         {"target_parameters", "adapters on parameters instead of modules"},
         {"layer_replication", "replicated layers"},
@@ -74,14 +73,17 @@ public final class AdapterConfigFile {
     private final Mode mode;
     private final List<String> targetModules;
     private final String targetRegex;
+    private final List<String> excludeModules;
+    private final String excludeRegex;
     private final String baseModel;
     private final String taskType;
     private final List<String> modulesToSave;
     private final String bora4jVersion;
 
     private AdapterConfigFile(int rank, int blocks, double alpha, boolean rsLora, double dropout,
-            SigmaParameterization sigma, Mode mode, List<String> targetModules, String targetRegex, String baseModel,
-            String taskType, List<String> modulesToSave, String bora4jVersion) {
+            SigmaParameterization sigma, Mode mode, List<String> targetModules, String targetRegex,
+            List<String> excludeModules, String excludeRegex, String baseModel, String taskType,
+            List<String> modulesToSave, String bora4jVersion) {
         this.rank = rank;
         this.blocks = blocks;
         this.alpha = alpha;
@@ -91,6 +93,8 @@ public final class AdapterConfigFile {
         this.mode = mode;
         this.targetModules = targetModules == null ? null : List.copyOf(targetModules);
         this.targetRegex = targetRegex;
+        this.excludeModules = List.copyOf(excludeModules);
+        this.excludeRegex = excludeRegex;
         this.baseModel = baseModel;
         this.taskType = taskType;
         this.modulesToSave = List.copyOf(modulesToSave);
@@ -102,9 +106,14 @@ public final class AdapterConfigFile {
         Object targets = PeftJson.targetModules(config, adaptedModules);
         @SuppressWarnings("unchecked")
         List<String> list = targets instanceof List ? (List<String>) targets : null;
-        String regex = targets instanceof String s ? s : null;
+        String regex = targets instanceof String t ? t : null;
+        Object excluded = PeftJson.excludeModules(config);
+        @SuppressWarnings("unchecked")
+        List<String> excludeList = excluded instanceof List ? (List<String>) excluded : List.of();
+        String excludeRegex = excluded instanceof String x ? x : null;
         return new AdapterConfigFile(config.rank(), config.blocks(), config.alpha(), config.rsLora(),
-                config.dropout(), config.sigma(), config.mode(), list, regex, options.baseModel(), options.taskType(),
+                config.dropout(), config.sigma(), config.mode(), list, regex, excludeList, excludeRegex,
+                options.baseModel(), options.taskType(),
                 PeftJson.modulesToSave(options.extraTensors().keySet()), BORA4J_VERSION);
     }
 
@@ -175,7 +184,7 @@ public final class AdapterConfigFile {
         } else {
             b.targetModules(targetModules.toArray(new String[0]));
         }
-        return b.build();
+        return b.excludeModules(excludeModules.toArray(new String[0])).excludeRegex(excludeRegex).build();
     }
 
     /** The JSON text, keys sorted, as PEFT writes its configs. */
@@ -190,6 +199,7 @@ public final class AdapterConfigFile {
         f.put("bora_sigma", sigma.name().toLowerCase(Locale.ROOT));
         f.put("bora_mode", mode.name());
         f.put("target_modules", targetRegex != null ? targetRegex : targetModules);
+        f.put("exclude_modules", excludeRegex != null ? excludeRegex : excludeModules.isEmpty() ? null : excludeModules);
         f.put("base_model_name_or_path", baseModel);
         f.put("task_type", taskType);
         f.put("bias", "none");
@@ -263,6 +273,8 @@ public final class AdapterConfigFile {
                 : SigmaParameterization.valueOf(f.choice("bora_sigma", "raw", "exp", "exp_norm").toUpperCase(Locale.ROOT));
         boolean[] isRegex = new boolean[1];
         List<String> targets = f.targetModules("target_modules", isRegex);
+        boolean[] excludeIsRegex = new boolean[1];
+        List<String> excluded = f.optionalModuleSelector("exclude_modules", excludeIsRegex);
         String bias = f.isPresent("bias") ? f.string("bias") : "none";
         if (!"none".equals(bias)) {
             throw f.error("bias", "is \"" + bias + "\"; bora4j adapters train no biases (\"none\")");
@@ -275,6 +287,8 @@ public final class AdapterConfigFile {
         String version = peftLora ? f.optionalString("bora4j_version") : f.string("bora4j_version");
         return new AdapterConfigFile(rank, blocks, alpha, rsLora, dropout, sigma, mode,
                 isRegex[0] ? null : targets, isRegex[0] ? targets.get(0) : null,
+                excluded == null || excludeIsRegex[0] ? List.of() : excluded,
+                excluded != null && excludeIsRegex[0] ? excluded.get(0) : null,
                 f.optionalString("base_model_name_or_path"), f.optionalString("task_type"),
                 modulesToSave == null ? new ArrayList<>() : modulesToSave, version);
     }

@@ -170,7 +170,22 @@ final class ConfigFields {
      * sets {@code isRegex[0]} to say which.
      */
     List<String> targetModules(String field, boolean[] isRegex) throws AdapterFileException {
-        JsonElement e = required(field);
+        List<String> names = moduleSelector(field, required(field), isRegex);
+        if (names.isEmpty()) {
+            throw error(field, "must name at least one module");
+        }
+        return names;
+    }
+
+    /**
+     * PEFT's exclude_modules, in target_modules' two forms; null when the field is absent or null.
+     * An empty list excludes nothing.
+     */
+    List<String> optionalModuleSelector(String field, boolean[] isRegex) throws AdapterFileException {
+        return isPresent(field) ? moduleSelector(field, json.get(field), isRegex) : null;
+    }
+
+    private List<String> moduleSelector(String field, JsonElement e, boolean[] isRegex) throws AdapterFileException {
         if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isString()) {
             if (e.getAsString().isBlank()) {
                 throw error(field, "must not be empty");
@@ -181,11 +196,7 @@ final class ConfigFields {
         if (!e.isJsonArray()) {
             throw error(field, "must be a list of module names or a regex string, got " + e);
         }
-        List<String> names = stringList(field, e.getAsJsonArray());
-        if (names.isEmpty()) {
-            throw error(field, "must name at least one module");
-        }
         isRegex[0] = false;
-        return names;
+        return stringList(field, e.getAsJsonArray());
     }
 }

@@ -83,6 +83,7 @@ public final class LoraExport {
         f.put("use_rslora", config.rsLora());
         f.put("lora_dropout", config.dropout());
         f.put("target_modules", PeftJson.targetModules(config, modules));
+        f.put("exclude_modules", PeftJson.excludeModules(config));
         f.put("base_model_name_or_path", options.baseModel());
         f.put("task_type", options.taskType());
         f.put("bias", "none");

@@ -67,6 +67,8 @@ public final class BoraConfig {
     private final Backend backend;
     private final List<String> targetModules;
     private final TargetRegex targetRegex;
+    private final List<String> excludeModules;
+    private final TargetRegex excludeRegex;
     private final int kronOut;
     private final int kronIn;
     private final List<String> modulesToSave;
@@ -82,6 +84,8 @@ public final class BoraConfig {
         this.backend = Objects.requireNonNull(b.backend, "backend");
         this.targetModules = List.copyOf(b.targetModules);
         this.targetRegex = b.targetRegex;
+        this.excludeModules = List.copyOf(b.excludeModules);
+        this.excludeRegex = b.excludeRegex;
         this.kronOut = b.kronOut;
         this.kronIn = b.kronIn;
         this.modulesToSave = List.copyOf(b.modulesToSave);
@@ -118,6 +122,11 @@ public final class BoraConfig {
                 throw new IllegalArgumentException("target module names must be non-empty, got " + targetModules);
             }
         }
+        for (String x : excludeModules) {
+            if (x.isBlank()) {
+                throw new IllegalArgumentException("excluded module names must be non-empty, got " + excludeModules);
+            }
+        }
         for (String m : modulesToSave) {
             if (m.isBlank()) {
                 throw new IllegalArgumentException("modules_to_save names must be non-empty, got " + modulesToSave);
@@ -135,6 +144,8 @@ public final class BoraConfig {
                 .backend(backend).targetModules(targetModules.toArray(new String[0]));
         b.blocks = blocks;
         b.targetRegex = targetRegex;
+        b.excludeModules = excludeModules;
+        b.excludeRegex = excludeRegex;
         b.kronOut = kronOut;
         b.kronIn = kronIn;
         b.modulesToSave = modulesToSave;
@@ -201,6 +212,16 @@ public final class BoraConfig {
         return targetRegex == null ? null : targetRegex.pattern();
     }
 
+    /** Module-name suffixes left out of the targets, as PEFT's list form of exclude_modules (empty if none). */
+    public List<String> excludeModules() {
+        return excludeModules;
+    }
+
+    /** The full-match regex of module names left out of the targets, or null. */
+    public String excludeRegex() {
+        return excludeRegex == null ? null : excludeRegex.pattern();
+    }
+
     /**
      * KronA's first-factor sizes (a1, a2): A is a1 x a2 and B is (out/a1) x (in/a2). A zero
      * entry means automatic: the largest divisor of that dimension not above its square root,
@@ -237,14 +258,20 @@ public final class BoraConfig {
     }
 
     /**
-     * Whether a module of this name gets an adapter, as PEFT's target_modules does: the regex
-     * matches the whole name, or the name equals a target or ends with "." + target.
+     * Whether a module of this name gets an adapter, as PEFT's target_modules and exclude_modules
+     * decide: a regex matches the whole name; a name in a list matches when it equals the module's
+     * name or ends it after a "."; a targeted module that an exclusion matches gets none.
      */
     public boolean matches(String moduleName) {
-        if (targetRegex != null && targetRegex.matches(moduleName)) {
-            return true;
-        }
-        return targetModules.stream().anyMatch(t -> isOrEndsWith(moduleName, t));
+        boolean targeted = (targetRegex != null && targetRegex.matches(moduleName))
+                || targetModules.stream().anyMatch(t -> isOrEndsWith(moduleName, t));
+        return targeted && !excludes(moduleName);
+    }
+
+    /** Whether exclude_modules leaves the module of this name out. */
+    public boolean excludes(String moduleName) {
+        return (excludeRegex != null && excludeRegex.matches(moduleName))
+                || excludeModules.stream().anyMatch(x -> isOrEndsWith(moduleName, x));
     }
 
     @Override
@@ -253,6 +280,8 @@ public final class BoraConfig {
                 + ", dropout=" + dropout + ", sigma=" + sigma
                 + (mode == Mode.KRONA ? ", kron=" + kronOut + "x" + kronIn : "") + ", backend=" + backend + ", targets=" + targetModules
                 + (targetRegex != null ? ", regex=" + targetRegex.pattern() : "")
+                + (excludeModules.isEmpty() ? "" : ", exclude=" + excludeModules)
+                + (excludeRegex != null ? ", excludeRegex=" + excludeRegex.pattern() : "")
                 + (modulesToSave.isEmpty() ? "" : ", modulesToSave=" + modulesToSave) + "}";
     }
 
@@ -267,6 +296,8 @@ public final class BoraConfig {
         private Backend backend = Backend.AUTO;
         private List<String> targetModules = List.of();
         private TargetRegex targetRegex;
+        private List<String> excludeModules = List.of();
+        private TargetRegex excludeRegex;
         private int kronOut;
         private int kronIn;
         private List<String> modulesToSave = List.of();
@@ -364,6 +395,31 @@ public final class BoraConfig {
          */
         public Builder targetRegex(String regex) {
             this.targetRegex = regex == null ? null : TargetRegex.compile(regex);
+            return this;
+        }
+
+        /**
+         * Module-name suffixes left out of the targets, like PEFT's list form of exclude_modules
+         * ("pooler.dense" keeps the pooler's dense layer unadapted when the targets say "dense").
+         */
+        public Builder excludeModules(String... names) {
+            Objects.requireNonNull(names, "excluded module names");
+            for (String name : names) {
+                if (name == null) {
+                    throw new IllegalArgumentException("excluded module names must be non-empty strings, got "
+                            + java.util.Arrays.toString(names));
+                }
+            }
+            this.excludeModules = List.of(names);
+            return this;
+        }
+
+        /**
+         * A regex of module names (whole name) left out of the targets, like PEFT's string form of
+         * exclude_modules; RE2 with the limits of {@link #targetRegex(String)}.
+         */
+        public Builder excludeRegex(String regex) {
+            this.excludeRegex = regex == null ? null : TargetRegex.compile(regex);
             return this;
         }
 
