@@ -310,15 +310,20 @@ public final class BoraConfig {
          * {@code modules_to_save}.
          */
         public Builder modulesToSave(String... names) {
-            Objects.requireNonNull(names, "modules_to_save names");
+            this.modulesToSave = nameList("modules_to_save names", names);
+            return this;
+        }
+
+        /** The names as a list; List.of would throw a bare NullPointerException on a null (blank names fail in build()). */
+        private static List<String> nameList(String what, String... names) {
+            Objects.requireNonNull(names, what);
             for (String name : names) {
                 if (name == null) {
-                    throw new IllegalArgumentException("modules_to_save names must be non-empty strings, got "
+                    throw new IllegalArgumentException(what + " must be non-empty strings, got "
                             + java.util.Arrays.toString(names));
                 }
             }
-            this.modulesToSave = List.of(names);
-            return this;
+            return List.of(names);
         }
 
         /** KronA: A is a1 x a2, B is (out/a1) x (in/a2); 0 = automatic (near-square, default). */
@@ -375,14 +380,7 @@ public final class BoraConfig {
 
         /** Module-name suffixes, like PEFT's list form of target_modules ("query" matches "layer.0.query"). */
         public Builder targetModules(String... names) {
-            Objects.requireNonNull(names, "target module names");
-            for (String name : names) {
-                if (name == null) { // List.of would throw a bare NullPointerException; blank names fail in build()
-                    throw new IllegalArgumentException("target module names must be non-empty strings, got "
-                            + java.util.Arrays.toString(names));
-                }
-            }
-            this.targetModules = List.of(names);
+            this.targetModules = nameList("target module names", names);
             return this;
         }
 
@@ -403,14 +401,7 @@ public final class BoraConfig {
          * ("pooler.dense" keeps the pooler's dense layer unadapted when the targets say "dense").
          */
         public Builder excludeModules(String... names) {
-            Objects.requireNonNull(names, "excluded module names");
-            for (String name : names) {
-                if (name == null) {
-                    throw new IllegalArgumentException("excluded module names must be non-empty strings, got "
-                            + java.util.Arrays.toString(names));
-                }
-            }
-            this.excludeModules = List.of(names);
+            this.excludeModules = nameList("excluded module names", names);
             return this;
         }
 
