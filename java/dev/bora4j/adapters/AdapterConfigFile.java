@@ -155,6 +155,22 @@ public final class AdapterConfigFile {
         return targetRegex;
     }
 
+    /** exclude_modules as a list of name suffixes (empty when none or a regex). */
+    public List<String> excludeModules() {
+        return excludeModules;
+    }
+
+    /** exclude_modules as a regex the whole name must match, or null. */
+    public String excludeRegex() {
+        return excludeRegex;
+    }
+
+    /** " minus exclude_modules X" when the file excludes modules, else "": for messages. */
+    String exclusionText() {
+        return excludeRegex != null ? " minus exclude_modules " + excludeRegex
+                : excludeModules.isEmpty() ? "" : " minus exclude_modules " + excludeModules;
+    }
+
     /** base_model_name_or_path, or null. */
     public String baseModel() {
         return baseModel;
@@ -199,7 +215,9 @@ public final class AdapterConfigFile {
         f.put("bora_sigma", sigma.name().toLowerCase(Locale.ROOT));
         f.put("bora_mode", mode.name());
         f.put("target_modules", targetRegex != null ? targetRegex : targetModules);
-        f.put("exclude_modules", excludeRegex != null ? excludeRegex : excludeModules.isEmpty() ? null : excludeModules);
+        if (excludeRegex != null || !excludeModules.isEmpty()) { // absent when nothing is excluded
+            f.put("exclude_modules", excludeRegex != null ? excludeRegex : excludeModules);
+        }
         f.put("base_model_name_or_path", baseModel);
         f.put("task_type", taskType);
         f.put("bias", "none");

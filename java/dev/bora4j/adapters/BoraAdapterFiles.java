@@ -111,7 +111,7 @@ public final class BoraAdapterFiles {
         if (targets.isEmpty()) {
             throw new AdapterFileException(configPath + ": no AdaptableLinear module of the model matches"
                     + " target_modules " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules())
-                    + "; the adapter was saved for another model");
+                    + cfg.exclusionText() + "; the adapter was saved for another model");
         }
         SavedModules.expect(expected, toRestore);
         Path weights = weightsFile(dir);

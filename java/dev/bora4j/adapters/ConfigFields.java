@@ -178,11 +178,20 @@ final class ConfigFields {
     }
 
     /**
-     * PEFT's exclude_modules, in target_modules' two forms; null when the field is absent or null.
-     * An empty list excludes nothing.
+     * PEFT's exclude_modules, in target_modules' two forms; null when it excludes nothing: absent,
+     * null, an empty list or a blank string (PEFT's {@code if exclude_modules:} skips the first
+     * three, and a blank regex matches no module name).
      */
     List<String> optionalModuleSelector(String field, boolean[] isRegex) throws AdapterFileException {
-        return isPresent(field) ? moduleSelector(field, json.get(field), isRegex) : null;
+        if (!isPresent(field)) {
+            return null;
+        }
+        JsonElement e = json.get(field);
+        if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() && e.getAsString().isBlank()) {
+            return null;
+        }
+        List<String> names = moduleSelector(field, e, isRegex);
+        return names.isEmpty() ? null : names;
     }
 
     private List<String> moduleSelector(String field, JsonElement e, boolean[] isRegex) throws AdapterFileException {

@@ -83,7 +83,10 @@ public final class LoraExport {
         f.put("use_rslora", config.rsLora());
         f.put("lora_dropout", config.dropout());
         f.put("target_modules", PeftJson.targetModules(config, modules));
-        f.put("exclude_modules", PeftJson.excludeModules(config));
+        Object excluded = PeftJson.excludeModules(config);
+        if (excluded != null) { // absent, not null: PEFT before 0.14 refuses a LoraConfig key it lacks
+            f.put("exclude_modules", excluded);
+        }
         f.put("base_model_name_or_path", options.baseModel());
         f.put("task_type", options.taskType());
         f.put("bias", "none");

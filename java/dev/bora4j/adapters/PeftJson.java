@@ -29,34 +29,25 @@ final class PeftJson {
 
     /**
      * The target_modules value for a config: its regex string, or its list of name suffixes. A
-     * config that uses both forms for its targets or for its exclusions (PEFT allows one form per
-     * field) is written as the exact names of the adapted modules, which PEFT and bora4j both match
-     * by suffix on the same model, and no exclusions.
+     * config with both (PEFT allows only one form) is written as the exact names of the adapted
+     * modules, which PEFT and bora4j both match by suffix on the same model.
      */
     static Object targetModules(BoraConfig config, Collection<String> adaptedModules) {
-        if (bothForms(config)) {
-            return new ArrayList<>(adaptedModules);
-        }
-        if (config.targetRegex() != null) {
+        if (config.targetRegex() != null && config.targetModules().isEmpty()) {
             return config.targetRegex();
         }
-        return new ArrayList<>(config.targetModules());
+        if (config.targetRegex() == null) {
+            return new ArrayList<>(config.targetModules());
+        }
+        return new ArrayList<>(adaptedModules);
     }
 
     /** The exclude_modules value for a config: its regex string, its list of name suffixes, or null. */
     static Object excludeModules(BoraConfig config) {
-        if (bothForms(config)) {
-            return null; // the targets are the exact adapted names
-        }
         if (config.excludeRegex() != null) {
             return config.excludeRegex();
         }
         return config.excludeModules().isEmpty() ? null : new ArrayList<>(config.excludeModules());
-    }
-
-    private static boolean bothForms(BoraConfig config) {
-        return (config.targetRegex() != null && !config.targetModules().isEmpty())
-                || (config.excludeRegex() != null && !config.excludeModules().isEmpty());
     }
 
     /** modules_to_save: the module of each extra tensor (its name without the last component). */

@@ -122,6 +122,11 @@ public final class BoraConfig {
                 throw new IllegalArgumentException("target module names must be non-empty, got " + targetModules);
             }
         }
+        if (excludeRegex != null && !excludeModules.isEmpty()) {
+            throw new IllegalArgumentException("exclude modules by names or by a regex, not both: PEFT's"
+                    + " exclude_modules holds one form, so a saved adapter could not say both; got " + excludeModules
+                    + " and regex " + excludeRegex.pattern());
+        }
         for (String x : excludeModules) {
             if (x.isBlank()) {
                 throw new IllegalArgumentException("excluded module names must be non-empty, got " + excludeModules);

@@ -79,9 +79,8 @@ public final class BoraInjector {
             boolean excluding = !config.excludeModules().isEmpty() || config.excludeRegex() != null;
             throw new IllegalArgumentException("no AdaptableLinear module matches the target modules "
                     + config.targetModules() + (config.targetRegex() != null ? " / regex " + config.targetRegex() : "")
-                    + (excluding ? " once exclude_modules " + config.excludeModules()
-                            + (config.excludeRegex() != null ? " / regex " + config.excludeRegex() : "")
-                            + " are left out" : "")
+                    + (excluding ? " once exclude_modules " + (config.excludeRegex() != null
+                            ? "regex " + config.excludeRegex() : config.excludeModules()) + " are left out" : "")
                     + "; module names are " + abbreviate(names));
         }
         // Every adapter is built before the model changes: one that cannot be (a KronA factor that

@@ -41,8 +41,11 @@ final class LoraStart {
         }
         Map<String, BoraAdapter> from = loaded.adapters().byModule();
         if (!from.keySet().equals(to.keySet())) {
-            throw new IllegalArgumentException("--init-from " + loraDir + " adapts " + from.keySet()
-                    + " but this run adapts " + to.keySet() + "; use the same --targets as the LoRA run");
+            String excluded = c.excludeRegex() != null ? " (its exclude_modules " + c.excludeRegex() + ")"
+                    : c.excludeModules().isEmpty() ? "" : " (its exclude_modules " + c.excludeModules() + ")";
+            throw new IllegalArgumentException("--init-from " + loraDir + " adapts " + from.keySet() + excluded
+                    + " but this run adapts " + to.keySet() + "; use the same --targets as the LoRA run, or a LoRA"
+                    + " folder that adapts every module this run does");
         }
         try (NoGradGuard ng = new NoGradGuard()) {
             for (Map.Entry<String, BoraAdapter> e : to.entrySet()) {

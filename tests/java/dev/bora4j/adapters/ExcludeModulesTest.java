@@ -52,6 +52,9 @@ class ExcludeModulesTest {
         assertTrue(regex.matches("a.blocks.0.proj"), "a regex must match the whole name");
         assertEquals("blocks\\.\\d+\\.proj", regex.toBuilder().build().excludeRegex(), "toBuilder keeps it");
 
+        String both = assertThrows(IllegalArgumentException.class,
+                () -> projExcept().excludeModules("head").excludeRegex("x").build()).getMessage();
+        assertTrue(both.contains("not both"), both);
         assertThrows(IllegalArgumentException.class, () -> projExcept().excludeModules(" ").build());
         assertThrows(IllegalArgumentException.class, () -> projExcept().excludeModules((String) null));
         assertThrows(IllegalArgumentException.class, () -> projExcept().excludeRegex("(?=x)proj"));
@@ -114,6 +117,28 @@ class ExcludeModulesTest {
         Files.writeString(configFile, json.toString());
         assertTrue(assertThrows(AdapterFileException.class, () -> BoraAdapterFiles.load(dir, new TestModel(8, 16, 4)))
                 .getMessage().contains("field \"exclude_modules\""));
+    }
+
+    @Test
+    void anEmptyExclusionInAFileExcludesNothingAndTheLoraExportLeavesTheKeyOut() throws Exception {
+        torch.manual_seed(2);
+        BoraAdapters adapters = BoraInjector.inject(new TestModel(8, 16, 4), projExcept().build());
+        BoraAdapterFiles.save(dir, adapters);
+        LoraExport.export(dir.resolve("lora"), adapters, AdapterSaveOptions.none());
+        assertFalse(JsonParser.parseString(Files.readString(dir.resolve("lora").resolve("adapter_config.json")))
+                .getAsJsonObject().has("exclude_modules"), "PEFT before 0.14 refuses a LoraConfig key it lacks");
+        Path configFile = dir.resolve("adapter_config.json");
+        JsonObject json = JsonParser.parseString(Files.readString(configFile)).getAsJsonObject();
+        for (String nothing : List.of("null", "[]", "\"\"", "\"  \"")) {
+            json.add("exclude_modules", JsonParser.parseString(nothing));
+            Files.writeString(configFile, json.toString());
+            assertEquals(3, BoraAdapterFiles.load(dir, new TestModel(8, 16, 4)).adapters().all().size(), nothing);
+        }
+        json.add("exclude_modules", JsonParser.parseString("[\"proj\", \"head\"]"));
+        Files.writeString(configFile, json.toString());
+        String m = assertThrows(AdapterFileException.class, () -> BoraAdapterFiles.load(dir, new TestModel(8, 16, 4)))
+                .getMessage();
+        assertTrue(m.contains("minus exclude_modules [proj, head]"), m);
     }
 
     @Test
