@@ -158,7 +158,7 @@ public final class BoraInjector {
         });
     }
 
-    /** "<layer>.adapter." for each AdaptableLinear: the prefix of its adapter's parameters. */
+    /** {@code "<layer>.adapter."} for each AdaptableLinear: the prefix of its adapter's parameters. */
     private static List<String> adapterPrefixes(List<String> adaptablePrefixes) {
         List<String> out = new ArrayList<>();
         for (String p : adaptablePrefixes) {

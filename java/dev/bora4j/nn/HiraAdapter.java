@@ -5,7 +5,7 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * HiRA: dW = W0 ⊙ (B A), the Hadamard product of the frozen weight W0 (out x in) with a rank-r
  * product, y = y0 + s * x dW^T with s = alpha / r (as PEFT's {@code hira}). The rank of dW is
- * not bounded by r: rank(W0 ⊙ BA) <= rank(W0) * r. Parameters {@code hira_A} (r x in,
+ * not bounded by r: {@code rank(W0 ⊙ BA) <= rank(W0) * r}. Parameters {@code hira_A} (r x in,
  * kaiming-uniform) and {@code hira_B} (out x r, zeros). The update is formed densely (out x in)
  * in every forward pass; that is what the method costs.
  */

@@ -43,7 +43,7 @@ final class ProtoReader {
         return bytes;
     }
 
-    /** Reads a field key; returns it packed as (fieldNumber << 3) | wireType. */
+    /** Reads a field key; returns it packed as {@code (fieldNumber << 3) | wireType}. */
     int readTag() {
         long tag = readVarint();
         int field = (int) (tag >>> 3);

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 
 /**
  * Reads {@code <runs>/<name>-s<seed>/summary.json} (written by {@code bora4j finetune}) and writes
- * the "real-task" section of docs/RESULTS.md ("real-task-<folder>" for another runs folder): per configuration, the seeds found, trainable
+ * the "real-task" section of docs/RESULTS.md ({@code "real-task-<folder>"} for another runs folder): per configuration, the seeds found, trainable
  * parameters, dev / test accuracy and MCC as mean ± std over seeds, time per step and peak RSS.
  * The extra flags the runs were made with ({@code <runs>/extra_flags.txt}) are printed with the
  * table so a reduced run is labelled as one. Usage: {@code RealTaskTable [runs]}.
