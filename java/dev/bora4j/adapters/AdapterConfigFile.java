@@ -291,6 +291,11 @@ public final class AdapterConfigFile {
                 : SigmaParameterization.valueOf(f.choice("bora_sigma", "raw", "exp", "exp_norm").toUpperCase(Locale.ROOT));
         boolean[] isRegex = new boolean[1];
         List<String> targets = f.targetModules("target_modules", isRegex);
+        if (isRegex[0] && targets.get(0).strip().equalsIgnoreCase("all-linear")) {
+            throw f.error("target_modules", "is PEFT's \"all-linear\" shorthand, which PEFT replaces by the module"
+                    + " names before it saves a config; write those names instead (the weights file's tensor names"
+                    + " show them: base_model.model.<module>.lora_A.weight)");
+        }
         boolean[] excludeIsRegex = new boolean[1];
         List<String> excluded = f.optionalModuleSelector("exclude_modules", excludeIsRegex);
         String bias = f.isPresent("bias") ? f.string("bias") : "none";

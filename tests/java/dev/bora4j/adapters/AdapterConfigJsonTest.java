@@ -228,6 +228,14 @@ class AdapterConfigJsonTest {
     }
 
     @Test
+    void peftsAllLinearShorthandIsRefusedWithWhatToWriteInstead() throws Exception {
+        String json = Files.readString(configFile);
+        Files.writeString(configFile, json.replace("\"target_modules\": [\n    \"proj\"\n  ]",
+                "\"target_modules\": \"all-linear\""));
+        assertLoadFails("field \"target_modules\"", "\"all-linear\" shorthand", "write those names instead");
+    }
+
+    @Test
     void aFolderWithOnlyPickledWeightsIsToldHowToConvertThem() throws Exception {
         Path weights = configFile.resolveSibling("adapter_model.safetensors");
         Files.move(weights, configFile.resolveSibling("adapter_model.bin")); // any bytes: it is never read
