@@ -29,16 +29,27 @@ final class ParameterSnapshot implements AutoCloseable {
         }
     }
 
-    /** Whether every parameter holds only finite values now (after the step). */
+    /**
+     * Whether every parameter holds only finite values now (after the step): one flag per
+     * parameter, combined on the parameters' device and read once (one GPU sync, not one each).
+     */
     boolean currentValuesFinite() {
-        for (Tensor p : parameters) {
-            try (Tensor finite = torch.isfinite(p); Tensor all = finite.all()) {
-                if (!all.item_bool()) {
-                    return false;
+        List<Tensor> flags = new ArrayList<>();
+        try {
+            for (Tensor p : parameters) {
+                try (Tensor finite = torch.isfinite(p)) {
+                    flags.add(finite.all());
                 }
             }
+            try (TensorVector vector = new TensorVector(flags.toArray(new Tensor[0]));
+                 Tensor stacked = torch.stack(vector); Tensor all = stacked.all()) {
+                return all.item_bool();
+            } catch (RuntimeException parametersOnSeveralDevices) { // torch cannot stack across devices
+                return flags.stream().allMatch(Tensor::item_bool);
+            }
+        } finally {
+            flags.forEach(Tensor::close);
         }
-        return true;
     }
 
     /** Puts the values from before the step back. */
