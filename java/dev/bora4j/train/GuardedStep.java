@@ -1,9 +1,11 @@
 package dev.bora4j.train;
 
 import java.io.PrintStream;
+import java.util.function.IntFunction;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -78,18 +80,42 @@ public final class GuardedStep {
      * @throws IllegalStateException after {@code maxConsecutiveSkips} skipped steps in a row
      */
     public Outcome step(long step, Supplier<Tensor> loss) {
+        return step(step, 1, i -> loss.get());
+    }
+
+    /**
+     * One update from {@code microBatches} losses with their gradients accumulated, as Hugging
+     * Face's {@code gradient_accumulation_steps}: {@code loss.apply(i)} is micro-batch i's loss
+     * (a mean over its examples), back-propagated scaled by 1 / microBatches right away so that
+     * only one micro-batch's graph is alive at a time; the update sees the mean of their
+     * gradients and the outcome reports the mean loss. A non-finite loss in any micro-batch skips
+     * the whole step.
+     *
+     * @param step the step's number, for the report
+     * @throws IllegalArgumentException if microBatches is below 1, or a loss is not a scalar or
+     *     does not require gradients (the gradients accumulated so far are discarded)
+     * @throws IllegalStateException after {@code maxConsecutiveSkips} skipped steps in a row
+     */
+    public Outcome step(long step, int microBatches, IntFunction<Tensor> loss) {
+        if (microBatches < 1) {
+            throw new IllegalArgumentException("microBatches must be >= 1, got " + microBatches);
+        }
         optimizer.zero_grad();
-        Tensor value = loss.get();
-        if (value == null || value.numel() != 1) {
-            throw new IllegalArgumentException("the loss must be a tensor with one element, got "
-                    + (value == null ? "null" : "shape " + java.util.Arrays.toString(value.sizes().vec().get())));
+        double lossSum = 0;
+        for (int i = 0; i < microBatches; i++) {
+            Tensor value = loss.apply(i);
+            try {
+                requireScalarLoss(value);
+            } catch (IllegalArgumentException e) {
+                optimizer.zero_grad();
+                throw e;
+            }
+            // with one micro-batch the loss is used as it is: the same graph as without accumulation
+            Tensor scaled = microBatches == 1 ? value : value.div(new Scalar((double) microBatches));
+            scaled.backward();
+            lossSum += value.item_double();
         }
-        if (!value.requires_grad()) {
-            throw new IllegalArgumentException("the loss does not require gradients: it does not depend on any"
-                    + " trainable tensor (computed under a NoGradGuard, or from frozen parameters only?)");
-        }
-        value.backward();
-        double lossValue = value.item_double();
+        double lossValue = microBatches == 1 ? lossSum : lossSum / microBatches;
         double norm = torch.clip_grad_norm_(parameters, clipNorm);
         boolean applied = guard.check(step, lossValue, norm);
         if (applied) {
@@ -110,6 +136,17 @@ public final class GuardedStep {
         }
         optimizer.zero_grad();
         return new Outcome(lossValue, norm, applied);
+    }
+
+    private static void requireScalarLoss(Tensor value) {
+        if (value == null || value.numel() != 1) {
+            throw new IllegalArgumentException("the loss must be a tensor with one element, got "
+                    + (value == null ? "null" : "shape " + java.util.Arrays.toString(value.sizes().vec().get())));
+        }
+        if (!value.requires_grad()) {
+            throw new IllegalArgumentException("the loss does not require gradients: it does not depend on any"
+                    + " trainable tensor (computed under a NoGradGuard, or from frozen parameters only?)");
+        }
     }
 
     /** How many steps were skipped or undone so far. */

@@ -128,6 +128,43 @@ class GuardedStepTest {
     }
 
     @Test
+    void accumulatedMicroBatchesGiveTheUpdateOfTheWholeBatch() {
+        Tensor start = snapshot();
+        GuardedStep whole = guarded(0.1, 3);
+        GuardedStep.Outcome one = whole.step(1, this::mse);
+        Tensor afterWhole = snapshot();
+        try (org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+            w.copy_(start);
+        }
+        GuardedStep accumulated = guarded(0.1, 3);
+        GuardedStep.Outcome two = accumulated.step(1, 2, i -> torch.mse_loss(x.narrow(0, 4L * i, 4).matmul(w),
+                target.narrow(0, 4L * i, 4))); // equal halves: the mean of their means is the whole mean
+        assertTrue(two.applied());
+        assertEquals(one.loss(), two.loss(), 1e-6);
+        assertEquals(one.gradNorm(), two.gradNorm(), 1e-6);
+        double diff = w.detach().sub(afterWhole).abs().max().item_double();
+        assertTrue(diff < 1e-6, "accumulated update differs from the whole batch's by " + diff);
+        assertFalse(torch.equal(w.detach(), start), "it moved");
+    }
+
+    @Test
+    void aNonFiniteMicroBatchSkipsTheWholeStep() {
+        GuardedStep step = guarded(0.1, 3);
+        Tensor before = snapshot();
+        GuardedStep.Outcome o = step.step(4, 3, i -> i == 1 ? mse().mul(new Scalar(Double.NaN)) : mse());
+        assertFalse(o.applied());
+        assertTrue(Double.isNaN(o.loss()));
+        assertTrue(torch.equal(w.detach(), before));
+        assertTrue(reported().contains("step 4 skipped: loss = NaN"), reported());
+        assertThrows(IllegalArgumentException.class, () -> step.step(5, 0, i -> mse()));
+        String shape = assertThrows(IllegalArgumentException.class,
+                () -> step.step(5, 2, i -> i == 0 ? mse() : x.matmul(w))).getMessage();
+        assertTrue(shape.contains("one element"), shape);
+        assertFalse(w.grad().defined() && w.grad().abs().sum().item_double() != 0,
+                "the first micro-batch's gradient is discarded with the refused second");
+    }
+
+    @Test
     void tooManySkipsInARowMeanTheRunDiverged() {
         GuardedStep step = guarded(0.1, 2);
         step.step(1, () -> mse().mul(new Scalar(Double.POSITIVE_INFINITY)));
