@@ -93,7 +93,8 @@ public final class GuardedStep {
      *
      * @param step the step's number, for the report
      * @throws IllegalArgumentException if microBatches is below 1, or a loss is not a scalar or
-     *     does not require gradients (the gradients accumulated so far are discarded)
+     *     does not require gradients; on this or any exception from a micro-batch the gradients
+     *     accumulated so far are discarded
      * @throws IllegalStateException after {@code maxConsecutiveSkips} skipped steps in a row
      */
     public Outcome step(long step, int microBatches, IntFunction<Tensor> loss) {
@@ -102,18 +103,18 @@ public final class GuardedStep {
         }
         optimizer.zero_grad();
         double lossSum = 0;
-        for (int i = 0; i < microBatches; i++) {
-            Tensor value = loss.apply(i);
-            try {
+        try {
+            for (int i = 0; i < microBatches; i++) {
+                Tensor value = loss.apply(i);
                 requireScalarLoss(value);
-            } catch (IllegalArgumentException e) {
-                optimizer.zero_grad();
-                throw e;
+                // with one micro-batch the loss is used as it is: the same graph as without accumulation
+                Tensor scaled = microBatches == 1 ? value : value.div(new Scalar((double) microBatches));
+                scaled.backward();
+                lossSum += value.item_double();
             }
-            // with one micro-batch the loss is used as it is: the same graph as without accumulation
-            Tensor scaled = microBatches == 1 ? value : value.div(new Scalar((double) microBatches));
-            scaled.backward();
-            lossSum += value.item_double();
+        } catch (RuntimeException e) { // a refused loss or a failing micro-batch leaves no gradients behind
+            optimizer.zero_grad();
+            throw e;
         }
         double lossValue = microBatches == 1 ? lossSum : lossSum / microBatches;
         double norm = torch.clip_grad_norm_(parameters, clipNorm);

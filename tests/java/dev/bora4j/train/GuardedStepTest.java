@@ -162,6 +162,15 @@ class GuardedStepTest {
         assertTrue(shape.contains("one element"), shape);
         assertFalse(w.grad().defined() && w.grad().abs().sum().item_double() != 0,
                 "the first micro-batch's gradient is discarded with the refused second");
+        assertThrows(IllegalStateException.class, () -> step.step(6, 2, i -> {
+            if (i == 1) {
+                throw new IllegalStateException("the data loader failed");
+            }
+            return mse();
+        }));
+        assertFalse(w.grad().defined() && w.grad().abs().sum().item_double() != 0,
+                "a micro-batch that throws leaves no gradients behind either");
+        assertTrue(torch.equal(w.detach(), before));
     }
 
     @Test
