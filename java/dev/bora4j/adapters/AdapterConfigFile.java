@@ -107,12 +107,9 @@ public final class AdapterConfigFile {
         @SuppressWarnings("unchecked")
         List<String> list = targets instanceof List ? (List<String>) targets : null;
         String regex = targets instanceof String t ? t : null;
-        Object excluded = PeftJson.excludeModules(config);
-        @SuppressWarnings("unchecked")
-        List<String> excludeList = excluded instanceof List ? (List<String>) excluded : List.of();
-        String excludeRegex = excluded instanceof String x ? x : null;
         return new AdapterConfigFile(config.rank(), config.blocks(), config.alpha(), config.rsLora(),
-                config.dropout(), config.sigma(), config.mode(), list, regex, excludeList, excludeRegex,
+                config.dropout(), config.sigma(), config.mode(), list, regex, config.excludeModules(),
+                config.excludeRegex(),
                 options.baseModel(), options.taskType(),
                 PeftJson.modulesToSave(options.extraTensors().keySet()), BORA4J_VERSION);
     }
@@ -165,10 +162,9 @@ public final class AdapterConfigFile {
         return excludeRegex;
     }
 
-    /** " minus exclude_modules X" when the file excludes modules, else "": for messages. */
-    String exclusionText() {
-        return excludeRegex != null ? " minus exclude_modules " + excludeRegex
-                : excludeModules.isEmpty() ? "" : " minus exclude_modules " + excludeModules;
+    /** exclude_modules as messages show it ({@link BoraConfig#describeExclusions(List, String)}), or null. */
+    public String describeExclusions() {
+        return BoraConfig.describeExclusions(excludeModules, excludeRegex);
     }
 
     /** base_model_name_or_path, or null. */

@@ -1,5 +1,7 @@
 package dev.bora4j.adapters;
 
+import dev.bora4j.internal.FiniteValues;
+import dev.bora4j.internal.ModelParameters;
 import dev.bora4j.io.AtomicFiles;
 import dev.bora4j.io.SafetensorsReader;
 import dev.bora4j.io.SafetensorsTorch;
@@ -20,7 +22,6 @@ import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Saves and loads bora4j adapters as a PEFT-style folder: {@code adapter_config.json}
@@ -92,7 +93,7 @@ public final class BoraAdapterFiles {
         List<String> savedHere = SavedModules.presentIn(model, cfg.modulesToSave(), modelState.keySet(), configPath);
         BoraConfig config = savedHere.isEmpty() ? parsed
                 : fits(() -> parsed.toBuilder().modulesToSave(savedHere.toArray(new String[0])).build(), configPath);
-        Map<String, Tensor> toRestore = SavedModules.under(savedHere, modelState);
+        Map<String, Tensor> toRestore = ModelParameters.under(savedHere, modelState);
         ExpectedTensors expected = new ExpectedTensors();
         List<String> targets = new ArrayList<>();
         for (Map.Entry<String, AdaptableLinear> e : ModelModules.adaptableLinears(model).entrySet()) {
@@ -111,7 +112,8 @@ public final class BoraAdapterFiles {
         if (targets.isEmpty()) {
             throw new AdapterFileException(configPath + ": no AdaptableLinear module of the model matches"
                     + " target_modules " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules())
-                    + cfg.exclusionText() + "; the adapter was saved for another model");
+                    + (cfg.describeExclusions() != null ? " minus exclude_modules " + cfg.describeExclusions() : "")
+                    + "; the adapter was saved for another model");
         }
         SavedModules.expect(expected, toRestore);
         Path weights = weightsFile(dir);
@@ -318,19 +320,10 @@ public final class BoraAdapterFiles {
      */
     static void requireFiniteToWrite(Map<String, Tensor> tensors, Path target) {
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            if (!isFinite(e.getValue())) {
+            if (!FiniteValues.all(e.getValue())) {
                 throw new IllegalStateException("tensor " + e.getKey() + " holds NaN or Inf values (the training"
                         + " diverged), so nothing was written to " + target + "; save an earlier state or retrain");
             }
-        }
-    }
-
-    private static boolean isFinite(Tensor t) {
-        if (!torch.is_floating_point(t)) {
-            return true;
-        }
-        try (Tensor finite = torch.isfinite(t); Tensor all = finite.all()) {
-            return all.item_bool();
         }
     }
 
@@ -339,7 +332,7 @@ public final class BoraAdapterFiles {
      * otherwise load silently and make every output NaN.
      */
     public static void requireFinite(Path file, String key, Tensor t) throws AdapterFileException {
-        if (!isFinite(t)) {
+        if (!FiniteValues.all(t)) {
             throw new AdapterFileException(file + ": tensor " + key + " holds NaN or Inf values; the adapter"
                     + " was saved from a diverged run or the file is damaged: use another adapter or retrain");
         }

@@ -29,17 +29,6 @@ final class SavedModules {
         return state;
     }
 
-    /** The tensors of {@code state} that lie under one of {@code modules}. */
-    static Map<String, Tensor> under(List<String> modules, Map<String, Tensor> state) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        state.forEach((name, t) -> {
-            if (modules.stream().anyMatch(m -> name.startsWith(m + "."))) {
-                out.put(name, t);
-            }
-        });
-        return out;
-    }
-
     /**
      * The file's modules_to_save that name modules of the model (exact paths, as save writes
      * them). The injector matches them as name suffixes, as PEFT does, so a name that would also

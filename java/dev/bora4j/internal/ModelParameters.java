@@ -1,6 +1,7 @@
 package dev.bora4j.internal;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringTensorDict;
@@ -25,6 +26,17 @@ public final class ModelParameters {
     /** Every buffer of {@code model} (BatchNorm's running statistics, say) by its dotted name, likewise. */
     public static Map<String, Tensor> namedBuffers(Module model) {
         return copied(model.named_buffers());
+    }
+
+    /** The entries of {@code tensors} (by dotted name) that lie under one of {@code modules}. */
+    public static Map<String, Tensor> under(List<String> modules, Map<String, Tensor> tensors) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> {
+            if (modules.stream().anyMatch(m -> name.startsWith(m + "."))) {
+                out.put(name, t);
+            }
+        });
+        return out;
     }
 
     private static Map<String, Tensor> copied(StringTensorDict dict) {

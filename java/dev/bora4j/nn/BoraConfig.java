@@ -273,6 +273,16 @@ public final class BoraConfig {
         return targeted && !excludes(moduleName);
     }
 
+    /** exclude_modules as messages show it: "regex ...", the list of names, or null when nothing is excluded. */
+    public String describeExclusions() {
+        return describeExclusions(excludeModules, excludeRegex());
+    }
+
+    /** {@link #describeExclusions()} for an exclusion given by its names and regex (one of them, or neither). */
+    public static String describeExclusions(List<String> names, String regex) {
+        return regex != null ? "regex " + regex : names.isEmpty() ? null : names.toString();
+    }
+
     /** Whether exclude_modules leaves the module of this name out. */
     public boolean excludes(String moduleName) {
         return (excludeRegex != null && excludeRegex.matches(moduleName))

@@ -76,11 +76,10 @@ public final class BoraInjector {
             targets.put(name, al);
         }
         if (targets.isEmpty()) {
-            boolean excluding = !config.excludeModules().isEmpty() || config.excludeRegex() != null;
+            String excluded = config.describeExclusions();
             throw new IllegalArgumentException("no AdaptableLinear module matches the target modules "
                     + config.targetModules() + (config.targetRegex() != null ? " / regex " + config.targetRegex() : "")
-                    + (excluding ? " once exclude_modules " + (config.excludeRegex() != null
-                            ? "regex " + config.excludeRegex() : config.excludeModules()) + " are left out" : "")
+                    + (excluded != null ? " once exclude_modules " + excluded + " are left out" : "")
                     + "; module names are " + abbreviate(names));
         }
         // Every adapter is built before the model changes: one that cannot be (a KronA factor that
@@ -137,9 +136,8 @@ public final class BoraInjector {
     private static Map<String, Tensor> under(List<String> modules, Map<String, Tensor> tensors,
             List<String> adapterPrefixes) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        tensors.forEach((key, t) -> {
-            if (modules.stream().anyMatch(m -> key.startsWith(m + "."))
-                    && adapterPrefixes.stream().noneMatch(key::startsWith)) { // not an earlier adapter's
+        ModelParameters.under(modules, tensors).forEach((key, t) -> {
+            if (adapterPrefixes.stream().noneMatch(key::startsWith)) { // not an earlier adapter's
                 out.put(key, t.retainReference()); // held by BoraAdapters beyond any PointerScope
             }
         });

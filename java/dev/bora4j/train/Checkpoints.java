@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import dev.bora4j.internal.FiniteValues;
 import dev.bora4j.io.AtomicFiles;
 import dev.bora4j.io.SafetensorsTorch;
 import org.bytedeco.pytorch.InputArchive;
@@ -11,7 +12,6 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -291,12 +291,10 @@ public final class Checkpoints {
                             + ", the model expects " + Arrays.toString(target.sizes().vec().get()) + " "
                             + target.scalar_type());
                 }
-                try (Tensor finite = torch.isfinite(source); Tensor all = finite.all()) {
-                    if (!all.item_bool()) {
-                        throw new IOException("checkpoint tensor '" + e.getKey() + "' in " + file + " holds NaN or"
-                                + " Inf values, which training never saves: the file is damaged; delete it to start"
-                                + " over");
-                    }
+                if (!FiniteValues.all(source)) {
+                    throw new IOException("checkpoint tensor '" + e.getKey() + "' in " + file + " holds NaN or"
+                            + " Inf values, which training never saves: the file is damaged; delete it to start"
+                            + " over");
                 }
             }
             if (saved.size() != trainable.size()) {

@@ -116,7 +116,7 @@ public final class GuardedStep {
             optimizer.zero_grad();
             throw e;
         }
-        double lossValue = microBatches == 1 ? lossSum : lossSum / microBatches;
+        double lossValue = lossSum / microBatches;
         double norm = torch.clip_grad_norm_(parameters, clipNorm);
         boolean applied = guard.check(step, lossValue, norm);
         if (applied) {

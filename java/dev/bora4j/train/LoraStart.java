@@ -41,9 +41,9 @@ final class LoraStart {
         }
         Map<String, BoraAdapter> from = loaded.adapters().byModule();
         if (!from.keySet().equals(to.keySet())) {
-            String excluded = c.excludeRegex() != null ? " (its exclude_modules " + c.excludeRegex() + ")"
-                    : c.excludeModules().isEmpty() ? "" : " (its exclude_modules " + c.excludeModules() + ")";
-            throw new IllegalArgumentException("--init-from " + loraDir + " adapts " + from.keySet() + excluded
+            String excluded = c.describeExclusions();
+            throw new IllegalArgumentException("--init-from " + loraDir + " adapts " + from.keySet()
+                    + (excluded != null ? " (its exclude_modules " + excluded + ")" : "")
                     + " but this run adapts " + to.keySet() + "; use the same --targets as the LoRA run, or a LoRA"
                     + " folder that adapts every module this run does");
         }
