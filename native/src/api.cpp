@@ -208,8 +208,9 @@ int check_common(int device, const Problem& p, bool has_T, int allowed_flags, co
     return BORA_OK;
 }
 
-constexpr int kForwardFlags = BORA_FLAG_DETERMINISTIC | BORA_FLAG_REFERENCE;
-constexpr int kBackwardFlags = BORA_FLAG_ACCUMULATE | BORA_FLAG_DETERMINISTIC | BORA_FLAG_REFERENCE;
+constexpr int kForwardFlags = BORA_FLAG_DETERMINISTIC | BORA_FLAG_REFERENCE | BORA_FLAG_NO_TENSOR_CORES;
+constexpr int kBackwardFlags =
+    BORA_FLAG_ACCUMULATE | BORA_FLAG_DETERMINISTIC | BORA_FLAG_REFERENCE | BORA_FLAG_NO_TENSOR_CORES;
 constexpr int kDeltaFlags = BORA_FLAG_DETERMINISTIC | BORA_FLAG_REFERENCE;
 
 int64_t forward_ws(int device, const Problem& p) {

@@ -4,6 +4,8 @@
 Variants, all on the same shapes and torch's current stream:
   ours BoRA       libbora forward (U saved) / forward + backward (dA, dB, dS, dx)
   ours LoRA       the same kernels with b = 1
+  ours, FMA       (bf16/fp16 only) ours BoRA with BORA_FLAG_NO_TENSOR_CORES: the block
+                  products on float FMAs instead of tensor cores
   cuBLAS batched  the same maths with torch.bmm / torch.baddbmm (cuBLAS strided-batched
                   GEMMs) and the mixing as einsum, backward by autograd
   torch BoRA      eager einsum BoRA, backward by autograd
@@ -97,8 +99,9 @@ class Ours:
     """Our kernels on preallocated buffers (forward saves U, as in training; y starts as a
     copy of y0), on the stream that is current when it is made."""
 
-    def __init__(self, lib, x, A, B, S, y0, G, scale, b):
+    def __init__(self, lib, x, A, B, S, y0, G, scale, b, flags=0):
         self.lib, self.x, self.A, self.B, self.S, self.G, self.scale, self.b = lib, x, A, B, S, G, scale, b
+        self.flags = flags
         self.y = y0.clone()
         self.T, self.n = x.shape
         self.r, self.m = A.shape[0], B.shape[0]
@@ -114,7 +117,7 @@ class Ours:
 
     def forward(self):
         st = self.lib.forward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.x,
-                              self.A, self.B, self.S, self.y, self.U, self.ws, self.fws, self.stream, 0)
+                              self.A, self.B, self.S, self.y, self.U, self.ws, self.fws, self.stream, self.flags)
         if st != 0:
             raise RuntimeError(f"bora_forward: {st} {self.lib.last_error()}")
 
@@ -122,7 +125,7 @@ class Ours:
         self.forward()
         st = self.lib.backward(TARGET.bora_device, self.dt, self.T, self.n, self.m, self.r, self.b, self.scale, self.G,
                                self.x, self.A, self.B, self.S, self.U, self.dA, self.dB, self.dS, self.dx, self.ws,
-                               self.bws, self.stream, 0)
+                               self.bws, self.stream, self.flags)
         if st != 0:
             raise RuntimeError(f"bora_backward: {st} {self.lib.last_error()}")
 
@@ -170,12 +173,12 @@ def compare_with_bmm(lib, label, x, A, B, S, y0, G, scale, b):
         failures.append(f"{label}: ours differs from cuBLAS batched: {summary}")
 
 
-def ours_row(what, lib, *args):
+def ours_row(what, lib, *args, flags=0):
     """(forward ms, forward+backward ms) of our kernels; NaN where they fail, set-up included."""
     if sticky:
         return NAN, NAN
     try:
-        ours = Ours(lib, *args)
+        ours = Ours(lib, *args, flags=flags)
     except Exception as e:  # noqa: BLE001 - the other variants still run
         failed(what, e)
         return NAN, NAN
@@ -183,6 +186,7 @@ def ours_row(what, lib, *args):
 
 
 VARIANTS = ("ours BoRA", "ours LoRA (b=1)", "cuBLAS batched BoRA", "torch eager BoRA", "torch LoRA (PEFT)")
+FMA_VARIANT = "ours BoRA, FMA (no tensor cores)"  # 16-bit types only
 
 
 def new_result(name, T, n, m, r, b, dtype):
@@ -190,7 +194,7 @@ def new_result(name, T, n, m, r, b, dtype):
     es = torch.empty(0, dtype=dtype).element_size()
     u_bytes = T * b * r * 4  # float32 U: written by the forward, read by the backward
     return {"name": name, "shape": f"T={T} n={n} m={m} r={r} b={b} {str(dtype)[6:]}",
-            "rows": {v: (NAN, NAN) for v in VARIANTS},
+            "rows": {v: (NAN, NAN) for v in VARIANTS[:1] + ((FMA_VARIANT,) if es == 2 else ()) + VARIANTS[1:]},
             "fwd_bytes": (T * n + 2 * T * m) * es + u_bytes,  # x read, y read and written, U written
             "bwd_bytes": (T * m + 3 * T * n) * es + u_bytes}  # G, x, U read, dx read and written (G counted once)
 
@@ -224,6 +228,9 @@ def measure_shape(lib, res, T, n, m, r, b, dtype):
     rows = res["rows"]
     rows["ours BoRA"] = ours_row(f"{label} ours BoRA", lib, x, A, B, S, y0, G, scale, b)
     rows["ours LoRA (b=1)"] = ours_row(f"{label} ours LoRA", lib, x, A, B_lora, S1, y0, G, scale, 1)
+    if FMA_VARIANT in rows:
+        rows[FMA_VARIANT] = ours_row(f"{label} {FMA_VARIANT}", lib, x, A, B, S, y0, G, scale, b,
+                                     flags=bc.FLAG_NO_TENSOR_CORES)
     if sticky:
         return
     xg, Ag, Bg, Sg = (t.clone().requires_grad_(True) for t in (x, A, B, S))
@@ -260,22 +267,24 @@ def render_table(results, copy_bytes, copy_gbs):
         for label, (f, fb) in res["rows"].items():
             lines.append(f"| {res['name']} {res['shape']} | {label} | {f:.4f} | {fb:.4f} |")
     lines += ["", "| shape | BoRA/our LoRA fwd+bwd | BoRA/torch eager BoRA fwd+bwd | BoRA/torch LoRA fwd+bwd | "
-                  "BoRA/cuBLAS batched fwd+bwd | forward bandwidth / copy | backward bandwidth / copy (lower bound) |",
-              "|---|---|---|---|---|---|---|"]
+                  "BoRA/cuBLAS batched fwd+bwd | BoRA/BoRA on FMAs fwd+bwd | forward bandwidth / copy | "
+                  "backward bandwidth / copy (lower bound) |",
+              "|---|---|---|---|---|---|---|---|"]
     for res in results:
         rw = res["rows"]
         ours = rw["ours BoRA"][1]
         fwd_gbs, bwd_gbs = bandwidths(res)
+        vs_fma = f"{ours / rw[FMA_VARIANT][1]:.2f}" if FMA_VARIANT in rw else "n/a"
         if res["name"] == "latency":  # per-call cost only: ratios, no targets or bandwidths
             lines.append(f"| {res['name']} {res['shape']} | {ours / rw['ours LoRA (b=1)'][1]:.2f} | "
                          f"{ours / rw['torch eager BoRA'][1]:.2f} | {ours / rw['torch LoRA (PEFT)'][1]:.2f} | "
-                         f"{ours / rw['cuBLAS batched BoRA'][1]:.2f} | n/a | n/a |")
+                         f"{ours / rw['cuBLAS batched BoRA'][1]:.2f} | {vs_fma} | n/a | n/a |")
             continue
         lines.append(
             f"| {res['name']} {res['shape']} | {mark(ours / rw['ours LoRA (b=1)'][1], TARGETS['lora'])} | "
             f"{mark(ours / rw['torch eager BoRA'][1], TARGETS['eager'])} | "
             f"{mark(ours / rw['torch LoRA (PEFT)'][1], TARGETS['torch_lora'])} | "
-            f"{ours / rw['cuBLAS batched BoRA'][1]:.2f} | "
+            f"{ours / rw['cuBLAS batched BoRA'][1]:.2f} | {vs_fma} | "
             f"{mark(fwd_gbs / copy_gbs, TARGETS['bandwidth'], lower_is_better=False)} "
             f"({fwd_gbs:.0f} GB/s) | {bwd_gbs / copy_gbs:.2f} ({bwd_gbs:.0f} GB/s) |")
     lines += ["", "Bandwidth counts each tensor once: x, y (read and written) and U for the forward; G, x, U "

@@ -26,7 +26,8 @@ import torch
 
 import bora_ctypes as bc
 import target_device
-from bora_ctypes import DEVICE_CPU, DTYPE_F64, FLAG_ACCUMULATE, FLAG_DETERMINISTIC, FLAG_REFERENCE
+from bora_ctypes import (DEVICE_CPU, DTYPE_F64, FLAG_ACCUMULATE, FLAG_DETERMINISTIC, FLAG_NO_TENSOR_CORES,
+                         FLAG_REFERENCE)
 
 GUARD = 256  # elements of guard zone on each side of every output buffer
 SENTINEL = -77.0  # exact in float32, bfloat16 and float16
@@ -163,9 +164,10 @@ def shape_tag(T, n, m, r, b, dtype):
     return f"T={T} n={n} m={m} r={r} b={b} {str(dtype)[6:]}"
 
 
-def run_case(lib, tag, T, n, m, r, b, dtype, shift, variant, stream, gen):
+def run_case(lib, tag, T, n, m, r, b, dtype, shift, variant, stream, gen, extra_flags=0):
     """variant 0: all gradients, overwrite, U saved; 1: accumulate, U recomputed;
-    2: only dx and dS, U recomputed; 3: only dB, U saved."""
+    2: only dx and dS, U recomputed; 3: only dB, U saved. extra_flags: OR-ed into every call's
+    flags (FLAG_NO_TENSOR_CORES: the float-FMA path of the 16-bit types)."""
     dt = bc.TORCH_TO_BORA[dtype]
     scale = 0.75
 
@@ -187,7 +189,7 @@ def run_case(lib, tag, T, n, m, r, b, dtype, shift, variant, stream, gen):
     ws = torch.full((max(fws, bws) + 64,), 0xFF, dtype=torch.uint8, device=TARGET.torch_device)  # NaN patterns
     wsv = ws[16:]  # 16-byte aligned, not 256-byte aligned
     sp = stream.cuda_stream
-    flags = FLAG_DETERMINISTIC if variant == 0 else 0
+    flags = (FLAG_DETERMINISTIC if variant == 0 else 0) | extra_flags
     stream.wait_stream(TARGET.default_stream())  # inputs were written on the default stream
     with TARGET.on(stream):
         st = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, scale, gx.t, gA.t, gB.t, gS.t, gy.t,
@@ -242,7 +244,7 @@ def run_case(lib, tag, T, n, m, r, b, dtype, shift, variant, stream, gen):
     check(all(g.guards_ok() for g in (gG, gdx, *outs.values())), f"backward guard zones {tag}")
 
 
-def run_determinism(lib, tag, T, n, m, r, b, dtype, gen):
+def run_determinism(lib, tag, T, n, m, r, b, dtype, gen, extra_flags=0):
     dt = bc.TORCH_TO_BORA[dtype]
     x = torch.randn(T, n, generator=gen).to(TARGET.torch_device, dtype)
     A = (torch.randn(r, n, generator=gen) * 0.1).to(TARGET.torch_device, dtype)
@@ -261,10 +263,10 @@ def run_determinism(lib, tag, T, n, m, r, b, dtype, gen):
         dA, dB, dS = torch.empty_like(A), torch.empty_like(B), torch.empty_like(S)
         dx = torch.zeros_like(x)
         st = lib.forward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, x, A, B, S, y, U, ws, ws.numel(), sp,
-                         FLAG_DETERMINISTIC)
+                         FLAG_DETERMINISTIC | extra_flags)
         check(st == 0, f"{tag} forward status {st} {lib.last_error()}")
         st = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 0.5, G, x, A, B, S, U, dA, dB, dS, dx, ws,
-                          ws.numel(), sp, FLAG_DETERMINISTIC)
+                          ws.numel(), sp, FLAG_DETERMINISTIC | extra_flags)
         check(st == 0, f"{tag} backward status {st} {lib.last_error()}")
         TARGET.synchronize()
         results.append([t.clone() for t in (y, U, dA, dB, dS, dx)])
@@ -414,9 +416,11 @@ def run_all(lib, gen):
     ]
     streams = {"default": TARGET.default_stream(), "side": TARGET.new_stream()}
 
-    def case(T, n, m, r, b, dtype, shift, variant, stream):
+    def case(T, n, m, r, b, dtype, shift, variant, stream, extra_flags=0):
         tag = f"case {shape_tag(T, n, m, r, b, dtype)} shift={shift} variant={variant} stream={stream}"
-        guarded(tag, run_case, lib, tag, T, n, m, r, b, dtype, shift, variant, streams[stream], gen)
+        if extra_flags:
+            tag += " no-tensor-cores"
+        guarded(tag, run_case, lib, tag, T, n, m, r, b, dtype, shift, variant, streams[stream], gen, extra_flags)
 
     k = 0
     for dtype in (torch.float32, torch.bfloat16, torch.float16):
@@ -436,6 +440,18 @@ def run_all(lib, gen):
             guarded(tag, run_determinism, lib, tag, *dims, dtype, gen)
         print(f"  {str(dtype)[6:]}: done in {time.time() - t0:.1f}s, {passed} PASS / {failed} FAIL so far",
               flush=True)
+    # The 16-bit types on float FMAs (BORA_FLAG_NO_TENSOR_CORES), the benchmark's comparison
+    # path: every other shape, every variant.
+    t0 = time.time()
+    for dtype in (torch.bfloat16, torch.float16):
+        for i, (T, n, m, r, b) in enumerate(shapes[::2]):
+            case(T, n, m, r, b, dtype, i % 2, k % 4, "side" if k % 2 else "default", FLAG_NO_TENSOR_CORES)
+            k += 1
+        dims = (1000, 512, 384, 16, 8)
+        tag = f"determinism {shape_tag(*dims, dtype)} no-tensor-cores"
+        guarded(tag, run_determinism, lib, tag, *dims, dtype, gen, FLAG_NO_TENSOR_CORES)
+    print(f"  bf16/fp16 without tensor cores: done in {time.time() - t0:.1f}s, {passed} PASS / {failed} FAIL so far",
+          flush=True)
     guarded("bad inputs", run_bad_inputs, lib)
 
 

@@ -161,7 +161,7 @@ void backward_errors(Fixture& f) {
     { Bwd c(f); c.ws_bytes = -5; expect(f, c.call(), BORA_ERR_WORKSPACE_TOO_SMALL, "below", "bwd workspace"); }
     { Bwd c(f); c.dtype = 4; expect(f, c.call(), BORA_ERR_BAD_DTYPE, "unknown dtype 4", "bwd dtype"); }
     { Bwd c(f); c.device = -1; expect(f, c.call(), BORA_ERR_BAD_DEVICE, "unknown device -1", "bwd device"); }
-    { Bwd c(f); c.flags = 8; expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "unsupported flag bits 0x8", "bwd flags"); }
+    { Bwd c(f); c.flags = 64; expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "unsupported flag bits 0x40", "bwd flags"); }
     { Bwd c(f); c.dB = static_cast<float*>(c.dA) + 1; expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "output dA overlaps output dB", "bwd alias outs"); }
     { Bwd c(f); c.dx = const_cast<void*>(c.x); expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "output dx overlaps input x", "bwd alias dx"); }
     { Bwd c(f); c.dS = const_cast<void*>(c.S); expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "output dS overlaps input S", "bwd alias dS"); }
@@ -185,6 +185,7 @@ void delta_errors(Fixture& f) {
         { Dlt c(f, fn); c.dtype = 9; expect(f, c.call(), BORA_ERR_BAD_DTYPE, "unknown dtype 9", "delta dtype"); }
         { Dlt c(f, fn); c.device = 2; expect(f, c.call(), BORA_ERR_BAD_DEVICE, "unknown device 2", "delta device"); }
         { Dlt c(f, fn); c.flags = BORA_FLAG_ACCUMULATE; expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "unsupported flag", "delta flags"); }
+        { Dlt c(f, fn); c.flags = BORA_FLAG_NO_TENSOR_CORES; expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "unsupported flag bits 0x8", "delta tensor-core flag"); }
         { Dlt c(f, fn); c.W = const_cast<void*>(c.A); expect(f, c.call(), BORA_ERR_BAD_ARGUMENT, "overlaps input A", "delta alias"); }
         if (!bora_cuda_available()) {
             Dlt c(f, fn);

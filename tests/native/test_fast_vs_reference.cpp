@@ -54,6 +54,10 @@ void forward_case(const tu::Tensors<E>& t, float scale, std::vector<float>& u_fa
     std::vector<E> y2 = t.y;
     CHECK_OK(tu::forward(t, y2, nullptr, scale, 0));
     compare(increments(y2, t.y), increments(y_ref, t.y), tol, t.s, "forward y (no U)");
+    // BORA_FLAG_NO_TENSOR_CORES is about the CUDA path: the CPU path gives the same bits.
+    std::vector<E> y3 = t.y;
+    CHECK_OK(tu::forward(t, y3, nullptr, scale, BORA_FLAG_NO_TENSOR_CORES));
+    CHECK(y3 == y2);
 }
 
 // Backward with the outputs selected by mask (bit 0 dA, 1 dB, 2 dS, 3 dx).

@@ -94,7 +94,11 @@ enum bora_flags {
     /* CUDA: bitwise-identical results run to run (fixed-order reductions, no atomics) */
     BORA_FLAG_DETERMINISTIC = 2,
     /* use the plain reference implementation (CPU only; the oracle for tests and benchmarks) */
-    BORA_FLAG_REFERENCE = 4
+    BORA_FLAG_REFERENCE = 4,
+    /* forward/backward on CUDA with bf16 or fp16: compute the block products with float FMAs
+     * instead of tensor cores (for comparison: both multiply exactly and sum in float).
+     * Ignored by the CPU path. */
+    BORA_FLAG_NO_TENSOR_CORES = 8
 };
 
 /* A static, human-readable message for a status code (never null). */

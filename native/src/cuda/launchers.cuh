@@ -4,6 +4,7 @@
 
 #include "backend.h"
 #include "block_gemm_kernels.cuh"
+#include "block_gemm_mma_kernels.cuh"
 #include "common.cuh"
 #include "mixing_kernels.cuh"
 #include "plan.cuh"
@@ -57,6 +58,12 @@ int project_to(const Problem& pb, const void* X, int64_t N, const void* W, int64
     void (*kernel)(ProjectParams) = pl.rs == 8 ? project_kernel<T, 8>
                                     : pl.rs == 16 ? project_kernel<T, 16>
                                                   : project_kernel<T, 32>;
+    if constexpr (HasMma<T>::value) {
+        if ((pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0)
+            kernel = pl.rs == 8 ? project_mma_kernel<T, 8>
+                     : pl.rs == 16 ? project_mma_kernel<T, 16>
+                                   : project_mma_kernel<T, 32>;
+    }
     int st = check_launch(launch(kernel, grid_for(pl.tiles() * pb.b, 1), stream, k), "project_kernel");
     if (st != BORA_OK || pl.nsplit == 1) return st;
     const int64_t count = pb.T * pb.b * pb.r;

@@ -31,6 +31,7 @@ void set_last_error(const char* fmt, ...) {
 namespace {
 
 int g_pass = 0, g_fail = 0;
+int g_extra_flags = 0;  // OR-ed into every call's flags (BORA_FLAG_NO_TENSOR_CORES: the float-FMA path)
 
 void expect(bool ok, const std::string& what) {
     if (ok) {
@@ -201,9 +202,9 @@ Ref reference(const Shape& s, double scale, const std::vector<double>& x, const 
 template <class T>
 std::string label(const char* what, const Shape& s, int shift, int variant) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%s dtype=%d T=%lld n=%lld m=%lld r=%lld b=%lld shift=%d variant=%d", what,
-                  dtype_of<T>(), (long long)s.T, (long long)s.n, (long long)s.m, (long long)s.r, (long long)s.b,
-                  shift, variant);
+    std::snprintf(buf, sizeof buf, "%s dtype=%d T=%lld n=%lld m=%lld r=%lld b=%lld shift=%d variant=%d flags=%d",
+                  what, dtype_of<T>(), (long long)s.T, (long long)s.n, (long long)s.m, (long long)s.r,
+                  (long long)s.b, shift, variant, g_extra_flags);
     return buf;
 }
 
@@ -222,6 +223,7 @@ void check_case(const Shape& s, int shift, int variant) {
     p.b = s.b;
     p.dtype = dtype_of<T>();
     p.scale = static_cast<float>(scale);
+    p.flags = g_extra_flags;
 
     Buf<T> x(s.T * s.n, shift), A(s.r * s.n, shift), B(s.m * s.r, shift), S(s.b * s.b * s.r, shift);
     Buf<T> y(s.T * s.m, shift), G(s.T * s.m, shift), dx(s.T * s.n, shift);
@@ -256,7 +258,7 @@ void check_case(const Shape& s, int shift, int variant) {
 
     // Backward. U from the forward pass is exact up to float rounding.
     const bool acc = variant == 1;
-    p.flags = acc ? BORA_FLAG_ACCUMULATE : BORA_FLAG_NONE;
+    p.flags = (acc ? BORA_FLAG_ACCUMULATE : BORA_FLAG_NONE) | g_extra_flags;
     std::vector<double> dA0, dB0, dS0;
     if (acc) {
         dA0 = fill(dA, -1, 1);
@@ -389,16 +391,23 @@ int main(int argc, char** argv) {
     };
     if (quick) shapes.resize(6);
     run_all<float>(shapes);
+    run_all<__nv_bfloat16>(shapes);  // tensor cores (mma.sync) for the block products
+    run_all<__half>(shapes);
+    // The 16-bit types on float FMAs, as without tensor cores.
+    g_extra_flags = BORA_FLAG_NO_TENSOR_CORES;
     run_all<__nv_bfloat16>(shapes);
     run_all<__half>(shapes);
+    g_extra_flags = 0;
     // A grid capped at 3 blocks: every tiled kernel must walk its tiles in grid-stride loops.
     emu::g_max_grid = 3;
     run_all<float>({{70, 96, 64, 8, 4}, {130, 256, 192, 16, 1}, {40, 48, 32, 33, 4}});
+    run_all<__nv_bfloat16>({{70, 96, 64, 8, 4}, {130, 256, 192, 16, 1}});
     emu::g_max_grid = 0;
     // One split per column block and per token range: long chunk loops (software pipelining).
     bora::cuda::detail::g_emu_target_blocks = 1;
     run_all<float>({{70, 96, 64, 8, 4}, {130, 256, 192, 16, 1}, {100, 64, 128, 17, 2}});
     run_all<__nv_bfloat16>({{130, 256, 192, 16, 1}, {200, 320, 96, 33, 2}});
+    run_all<__half>({{130, 256, 192, 8, 1}, {200, 320, 96, 32, 2}});
     bora::cuda::detail::g_emu_target_blocks = 1024;
     std::printf("emulated CUDA kernels: %d passed, %d failed (%lld barriers)\n", g_pass, g_fail, emu::g_barriers);
     return g_fail == 0 ? 0 : 1;

@@ -49,6 +49,7 @@ public final class BoraLibrary {
     public static final int BORA_FLAG_ACCUMULATE = 1;
     public static final int BORA_FLAG_DETERMINISTIC = 2;
     public static final int BORA_FLAG_REFERENCE = 4;
+    public static final int BORA_FLAG_NO_TENSOR_CORES = 8;
 
     public static native @Cast("const char*") BytePointer bora_status_string(int status);
 
