@@ -9,6 +9,7 @@
 #include "mixing_kernels.cuh"
 #include "plan.cuh"
 #include "reduction_kernels.cuh"
+#include "reduction_mma_kernels.cuh"
 
 namespace bora {
 namespace cuda {
@@ -108,11 +109,10 @@ int expand_into(const Problem& pb, const float* P, const void* W, int64_t w_sc, 
                         "expand_kernel");
 }
 
-// out(col, k) = [out +] alpha * sum_t X[t, col] P[t, block(col), k], out(col, k) at
-// out[col * o_scol + k * o_sk]; part: scratch for the token-split partial sums.
+// part[s][col, k] = sum over the tokens of split s of X[t, col] P[t, block(col), k]: float
+// partial sums (plan_wgrad's splits) that wgrad_to adds up.
 template <class T>
-int wgrad_to(const Problem& pb, const void* X, int64_t N, const float* P, float alpha, float* part, void* out,
-             int64_t o_scol, int64_t o_sk, bool accumulate, cudaStream_t stream) {
+int wgrad_partials(const Problem& pb, const void* X, int64_t N, const float* P, float* part, cudaStream_t stream) {
     const WgradPlan pl = plan_wgrad(pb.T, N, pb.b, pb.r);
     WgradParams k;
     k.X = X;
@@ -129,11 +129,24 @@ int wgrad_to(const Problem& pb, const void* X, int64_t N, const float* P, float 
     k.rslabs = pl.rslabs;
     k.vec_ok = can_vectorise<T>(X, N, k.nbk) ? 1 : 0;
     void (*kernel)(WgradParams) = pl.rs == 8 ? wgrad_kernel<T, 8> : pl.rs == 16 ? wgrad_kernel<T, 16> : wgrad_kernel<T, 32>;
+    if constexpr (WgradHasMma<T>::value) {
+        if ((pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0)
+            kernel = pl.rs == 8 ? wgrad_mma_kernel<8> : pl.rs == 16 ? wgrad_mma_kernel<16> : wgrad_mma_kernel<32>;
+    }
     const int64_t tiles = pb.b * pl.col_tiles_per_block * pl.tsplit * pl.rslabs;
-    int st = check_launch(launch(kernel, grid_for(tiles, 1), stream, k), "wgrad_kernel");
+    return check_launch(launch(kernel, grid_for(tiles, 1), stream, k), "wgrad_kernel");
+}
+
+// out(col, k) = [out +] alpha * sum_t X[t, col] P[t, block(col), k], out(col, k) at
+// out[col * o_scol + k * o_sk]; part: scratch for the token-split partial sums.
+template <class T>
+int wgrad_to(const Problem& pb, const void* X, int64_t N, const float* P, float alpha, float* part, void* out,
+             int64_t o_scol, int64_t o_sk, bool accumulate, cudaStream_t stream) {
+    const int st = wgrad_partials<T>(pb, X, N, P, part, stream);
     if (st != BORA_OK) return st;
+    const int64_t tsplit = plan_wgrad(pb.T, N, pb.b, pb.r).tsplit;
     return check_launch(launch(finalize_kernel<T>, grid_for(N * pb.r, kThreads), stream, static_cast<const float*>(part),
-                               pl.tsplit, N, pb.r, alpha, out, o_scol, o_sk, accumulate ? 1 : 0),
+                               tsplit, N, pb.r, alpha, out, o_scol, o_sk, accumulate ? 1 : 0),
                         "finalize_kernel");
 }
 

@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "internal.cuh"  // also pulls in cuda_emu.h through common.cuh
 #include "common.cuh"
+#include "launchers.cuh"
 #include "plan.cuh"
 
 namespace bora {
@@ -368,6 +369,44 @@ void check_delta(const Shape& s, int shift) {
     }
 }
 
+// The float partial sums of the token reduction (wgrad) before they are rounded to T: on
+// tensor cores P enters as bf16 hi + lo, which must keep the sums at float accuracy
+// (P rounded to bf16 alone would be off by ~2^-9).
+template <class T>
+void check_wgrad_partials(const Shape& s, int shift) {
+    using namespace bora;
+    Problem p;
+    p.T = s.T;
+    p.n = s.n;
+    p.m = s.m;
+    p.r = s.r;
+    p.b = s.b;
+    p.dtype = dtype_of<T>();
+    p.flags = g_extra_flags;
+    const int64_t tsplit = cuda::detail::plan_wgrad(s.T, s.n, s.b, s.r).tsplit;
+    Buf<T> X(s.T * s.n, shift);
+    Buf<float> P(s.T * s.b * s.r, 0), part(tsplit * s.n * s.r, 0);
+    const auto xv = fill(X, -1, 1), pv = fill(P, -1, 1);
+    poison(part);
+    const int st = cuda::detail::wgrad_partials<T>(p, X.data, s.n, P.data, part.data, nullptr);
+    expect(st == BORA_OK, label<T>("wgrad partials status", s, shift, 0));
+    const int64_t nb = s.n / s.b;
+    std::vector<double> want(s.n * s.r, 0.0), got(s.n * s.r, 0.0);
+    for (int64_t t = 0; t < s.T; ++t)
+        for (int64_t col = 0; col < s.n; ++col)
+            for (int64_t k = 0; k < s.r; ++k) want[col * s.r + k] += xv[t * s.n + col] * pv[(t * s.b + col / nb) * s.r + k];
+    for (int64_t sp = 0; sp < tsplit; ++sp)
+        for (int64_t e = 0; e < s.n * s.r; ++e) got[e] += part.data[sp * s.n * s.r + e];
+    double num = 0, den = 0;
+    for (size_t e = 0; e < want.size(); ++e) {
+        num += (got[e] - want[e]) * (got[e] - want[e]);
+        den += want[e] * want[e];
+    }
+    const double err = std::sqrt(num / den);  // NaN (an element not written) fails
+    expect(err < 1e-5, label<T>("wgrad partials", s, shift, 0) + " err=" + std::to_string(err));
+    expect(X.guards_intact() && part.guards_intact(), label<T>("wgrad partials guards", s, shift, 0));
+}
+
 template <class T>
 void run_all(const std::vector<Shape>& shapes) {
     int variant = 0;
@@ -377,6 +416,7 @@ void run_all(const std::vector<Shape>& shapes) {
             variant = (variant + 1) % 4;
         }
         check_delta<T>(s, (variant & 1));
+        check_wgrad_partials<T>(s, (variant & 1));
     }
 }
 
