@@ -111,7 +111,8 @@ __global__ void __launch_bounds__(kThreads, kMmaMinBlocksPerSM) project_mma_kern
             __syncthreads();
             if (p.vec_ok && c0 + KC < c_end) fetch(c0 + KC);
 #pragma unroll
-            for (int ks = kg; ks < KSTEPS; ks += KG) {
+            for (int s = 0; s < KSTEPS / KG; ++s) {
+                const int ks = s * KG + kg;
                 const uint16_t* xa = &x_s[(mt * 16 + g) * LD + ks * 16 + 2 * q];
                 const uint32_t a[4] = {lds32(xa), lds32(xa + 8 * LD), lds32(xa + 8), lds32(xa + 8 * LD + 8)};
 #pragma unroll

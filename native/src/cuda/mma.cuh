@@ -24,6 +24,10 @@ struct HasMma {
 template <class T>
 __device__ __forceinline__ void mma_16x8x16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
 
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#error "the CUDA kernels need compute capability 8.0 or newer (mma.sync with bf16): set CMAKE_CUDA_ARCHITECTURES to 80 or above"
+#endif
+
 #if defined(BORA_CUDA_EMULATE)
 template <>
 __device__ __forceinline__ void mma_16x8x16<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4],
@@ -44,8 +48,6 @@ __device__ __forceinline__ void mma_16x8x16<__nv_bfloat16>(float (&d)[4], const 
         "{%0, %1, %2, %3};"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-    __trap();  // the library is built for sm_80 and later only
 #endif
 }
 template <>
@@ -56,21 +58,32 @@ __device__ __forceinline__ void mma_16x8x16<__half>(float (&d)[4], const uint32_
         "{%0, %1, %2, %3};"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-    __trap();
 #endif
 }
 #endif
 
-// 32-bit (two 16-bit elements) and 16-byte shared-memory accesses (4- and 16-byte aligned).
-__device__ __forceinline__ uint32_t lds32(const uint16_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
+// 32-bit (two 16-bit elements) and 16-byte shared-memory accesses, which a GPU faults on
+// unless 4- and 16-byte aligned: the emulator checks that, as x86 would not.
+__device__ __forceinline__ uint32_t lds32(const uint16_t* p) {
+#if defined(BORA_CUDA_EMULATE)
+    ::emu::require_aligned(p, 4, "lds32");
+    uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+#else
+    return *reinterpret_cast<const uint32_t*>(p);
+#endif
+}
 __device__ __forceinline__ void sts16(uint16_t* p, uint4 v) {
 #if defined(__CUDA_ARCH__)
     const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(p));
     asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
                  : "memory");
 #else
-    *reinterpret_cast<uint4*>(p) = v;
+#if defined(BORA_CUDA_EMULATE)
+    ::emu::require_aligned(p, 16, "sts16");
+#endif
+    std::memcpy(p, &v, sizeof v);
 #endif
 }
 

@@ -61,6 +61,13 @@ inline void syncthreads() {
     swapcontext(&g_fibers[g_current].ctx, &g_scheduler);
 }
 
+// Shared-memory accesses wider than 2 bytes fault on a GPU unless aligned to their size.
+inline void require_aligned(const void* p, unsigned bytes, const char* what) {
+    if (reinterpret_cast<uintptr_t>(p) % bytes == 0) return;
+    std::fprintf(stderr, "emu: %s at %p is not %u-byte aligned (a misaligned address fault on a GPU)\n", what, p, bytes);
+    std::abort();
+}
+
 // Parks the calling lane until every lane of its warp has arrived.
 inline void syncwarp() {
     g_fibers[g_current].at_warp_barrier = true;

@@ -407,6 +407,36 @@ void check_wgrad_partials(const Shape& s, int shift) {
     expect(X.guards_intact() && part.guards_intact(), label<T>("wgrad partials guards", s, shift, 0));
 }
 
+// wgrad's float -> bf16 hi + lo split: within 2^-16 for every finite float (the largest
+// included, which bf16 rounding would turn into Inf), Inf and NaN kept.
+void check_bf16_split() {
+    using bora::cuda::detail::split_bf16;
+    auto bf = [](uint32_t bits) { return bora::cuda::detail::bf16_bits_to_float(bits); };
+    std::vector<float> values = {0.f, 1.f, -1.f, 3.14159265f, 1.0f / 3, 3.4028235e38f, -3.4028235e38f, 1.17549435e-38f,
+                                 -7.3e-12f, 6.5e4f, 1e-45f};
+    std::uniform_real_distribution<double> d(-40, 40);
+    for (int i = 0; i < 1000; ++i) values.push_back(static_cast<float>(std::exp(d(g_rng)) * (i % 2 ? 1 : -1)));
+    bool ok = true;
+    for (float v : values) {
+        uint32_t hi, lo;
+        split_bf16(v, hi, lo);
+        const double sum = double(bf(hi)) + double(bf(lo));
+        // plus half the smallest bf16 subnormal (2^-134), the resolution of lo near zero
+        ok = ok && std::fabs(sum - double(v)) <= std::ldexp(std::fabs(double(v)), -16) + std::ldexp(1.0, -134);
+    }
+    uint32_t hi, lo;
+    split_bf16(INFINITY, hi, lo);
+    ok = ok && bf(hi) == INFINITY && lo == 0;
+    split_bf16(-INFINITY, hi, lo);
+    ok = ok && bf(hi) == -INFINITY && lo == 0;
+    uint32_t nan_low_payload = 0x7f800001u;
+    float nan_v;
+    std::memcpy(&nan_v, &nan_low_payload, sizeof nan_v);
+    split_bf16(nan_v, hi, lo);
+    ok = ok && std::isnan(bf(hi)) && lo == 0;
+    expect(ok, "bf16 hi + lo split of floats");
+}
+
 template <class T>
 void run_all(const std::vector<Shape>& shapes) {
     int variant = 0;
@@ -424,6 +454,7 @@ void run_all(const std::vector<Shape>& shapes) {
 
 int main(int argc, char** argv) {
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    check_bf16_split();
     std::vector<Shape> shapes = {
         {1, 8, 8, 1, 1},       {1, 16, 24, 3, 2},    {5, 12, 12, 4, 12},  {70, 96, 64, 8, 4},
         {33, 40, 56, 16, 8},   {65, 130, 70, 5, 5},  {100, 64, 128, 17, 2}, {40, 48, 32, 33, 4},
