@@ -19,8 +19,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * The model's weights with every adapter merged in (W0 + s*dW), under the names of a model
  * without adapters: an {@link AdaptableLinear}'s {@code <module>.base.weight} and
  * {@code <module>.base.bias} become {@code <module>.weight} and {@code <module>.bias} (the
- * original Linear's names), adapter parameters are left out, every other parameter keeps its
- * name. Buffers are not included. The model in memory is not changed. Every adapter kind is
+ * original Linear's names), adapter parameters and buffers are left out, every other parameter
+ * and buffer keeps its name (after the parameters, as in a torch state dict: a BatchNorm's running
+ * statistics, say). The model in memory is not changed. Every adapter kind is
  * merged (BoRA, LoRA, MELoRA, HiRA, KronA); a switched-off adapter is refused.
  */
 public final class MergedWeights {
@@ -45,7 +46,10 @@ public final class MergedWeights {
         }
     }
 
-    /** New tensors (copies) of the merged weights by name, in the model's parameter order. */
+    /**
+     * New tensors (copies) of the merged weights by name: the parameters in the model's order,
+     * then the buffers.
+     */
     public static Map<String, Tensor> compute(Module model) {
         if (model == null) {
             throw new IllegalArgumentException("model must not be null");
@@ -55,30 +59,45 @@ public final class MergedWeights {
         try (NoGradGuard ng = new NoGradGuard()) {
             for (Map.Entry<String, Tensor> param : ModelParameters.named(model).entrySet()) {
                 String name = param.getKey();
-                Tensor p = param.getValue();
+                String plain = mergedName(name, linears);
+                if (plain == null) {
+                    continue;
+                }
+                Tensor value = param.getValue().detach().clone();
                 String owner = ownerLinear(name, linears);
-                if (owner == null) {
-                    put(out, name, p.detach().clone());
-                    continue;
-                }
-                String prefix = owner.isEmpty() ? "" : owner + ".";
-                String local = name.substring(prefix.length());
-                if (local.startsWith(AdaptableLinear.ADAPTER_CHILD + ".")) {
-                    continue; // adapter parameters are merged into the weight, not exported
-                }
-                if (!local.startsWith("base.")) {
-                    put(out, name, p.detach().clone());
-                    continue;
-                }
-                String plain = prefix + local.substring("base.".length());
-                Tensor value = p.detach().clone();
-                if (local.equals("base.weight")) {
+                if (owner != null && name.equals(prefix(owner) + "base.weight")) {
                     addDelta(owner, linears.get(owner), value);
                 }
                 put(out, plain, value);
             }
+            for (Map.Entry<String, Tensor> buffer : ModelParameters.namedBuffers(model).entrySet()) {
+                String plain = mergedName(buffer.getKey(), linears);
+                if (plain != null) {
+                    put(out, plain, buffer.getValue().detach().clone());
+                }
+            }
         }
         return out;
+    }
+
+    /**
+     * The name of a parameter or buffer in the model without adapters: {@code <linear>.base.X}
+     * becomes {@code <linear>.X}; null for the adapter's own tensors; anything else unchanged.
+     */
+    private static String mergedName(String name, Map<String, AdaptableLinear> linears) {
+        String owner = ownerLinear(name, linears);
+        if (owner == null) {
+            return name;
+        }
+        String local = name.substring(prefix(owner).length());
+        if (local.startsWith(AdaptableLinear.ADAPTER_CHILD + ".")) {
+            return null; // merged into the weight, not exported
+        }
+        return local.startsWith("base.") ? prefix(owner) + local.substring("base.".length()) : name;
+    }
+
+    private static String prefix(String module) {
+        return module.isEmpty() ? "" : module + ".";
     }
 
     /** value += s*dW unless the adapter is already merged into the weight (then it holds W0 + s*dW). */
@@ -120,8 +139,8 @@ public final class MergedWeights {
 
     private static void put(Map<String, Tensor> out, String name, Tensor t) {
         if (out.put(name, t) != null) {
-            throw new IllegalStateException("two parameters map to the merged name '" + name + "'; a module has"
-                    + " a parameter of that name besides an AdaptableLinear child");
+            throw new IllegalStateException("two tensors map to the merged name '" + name + "'; a module has"
+                    + " a parameter or buffer of that name besides an AdaptableLinear child");
         }
     }
 }

@@ -16,8 +16,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.bytedeco.pytorch.BatchNorm1dImpl;
+import org.bytedeco.pytorch.BatchNormOptions;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -102,5 +105,45 @@ class MergedWeightsTest {
             assertTrue(e.getMessage().contains("'head' is switched off"), e.getMessage());
         }
         assertEquals(8, MergedWeights.compute(model).size(), "switched on again: exported");
+    }
+
+    @Test
+    void buffersAreExportedAfterTheParametersAndTheAdaptersOwnAreLeftOut() throws Exception {
+        torch.manual_seed(9);
+        NormModel model = new NormModel();
+        // LORA mode keeps Sigma in a buffer of the adapter: it must not be exported
+        BoraAdapters adapters = BoraInjector.inject(model,
+                BoraConfig.builder().mode(BoraConfig.Mode.LORA).targetModules("proj").rank(2).build());
+        AdapterFixtures.randomize(adapters);
+        model.train(true);
+        for (int i = 0; i < 2; i++) {
+            model.forward(randn(ScalarType.Float, 16, 8).mul(new Scalar(2.0)).add(new Scalar(1.0)));
+        }
+        model.eval();
+        Path file = dir.resolve("merged.safetensors");
+        MergedWeights.export(file, model);
+
+        List<String> names = List.of("norm.weight", "norm.bias", "proj.weight", "proj.bias", "norm.running_mean",
+                "norm.running_var", "norm.num_batches_tracked");
+        assertEquals(names, List.copyOf(MergedWeights.compute(model).keySet()), "parameters, then buffers");
+        Map<String, Tensor> w = SafetensorsTorch.readAll(file);
+        assertEquals(names.stream().sorted().toList(), w.keySet().stream().sorted().toList());
+        assertTrue(torch.equal(w.get("norm.running_mean"), model.norm.running_mean()), "the trained statistics");
+        assertEquals(2, w.get("norm.num_batches_tracked").item_long());
+
+        BatchNorm1dImpl norm = new BatchNorm1dImpl(new BatchNormOptions(8));
+        try (NoGradGuard ng = new NoGradGuard()) {
+            norm.weight().copy_(w.get("norm.weight"));
+            norm.bias().copy_(w.get("norm.bias"));
+            norm.running_mean().copy_(w.get("norm.running_mean"));
+            norm.running_var().copy_(w.get("norm.running_var"));
+        }
+        norm.eval();
+        LinearImpl proj = plainLinear(w, "proj");
+        Tensor x = randn(ScalarType.Float, 5, 8);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            double err = TorchTesting.relError(proj.forward(norm.forward(x)), model.forward(x));
+            assertTrue(err < 1e-6, "the plain model with the exported weights and statistics computes the same: " + err);
+        }
     }
 }

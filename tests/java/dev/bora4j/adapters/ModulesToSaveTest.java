@@ -11,7 +11,6 @@ import com.google.gson.JsonParser;
 import dev.bora4j.TestModel;
 import dev.bora4j.TorchTesting;
 import dev.bora4j.io.SafetensorsTorch;
-import dev.bora4j.nn.AdaptableLinear;
 import dev.bora4j.nn.BoraAdapters;
 import dev.bora4j.nn.BoraConfig;
 import dev.bora4j.nn.BoraInjector;
@@ -20,10 +19,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.pytorch.BatchNorm1dImpl;
-import org.bytedeco.pytorch.BatchNormOptions;
-import org.bytedeco.pytorch.LinearImpl;
-import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -163,16 +158,6 @@ class ModulesToSaveTest {
                 .modulesToSave("pre").build());
         assertTrue(again.pre.weight().requires_grad(), "listed again, it trains on");
         assertEquals(List.of("pre.weight", "pre.bias"), List.copyOf(listing.modulesToSaveParameters().keySet()));
-    }
-
-    /** A BatchNorm (running statistics in buffers) before an adapted Linear. */
-    private static final class NormModel extends Module {
-        final BatchNorm1dImpl norm = register_module("norm", new BatchNorm1dImpl(new BatchNormOptions(8)));
-        final AdaptableLinear proj = register_module("proj", new AdaptableLinear(new LinearImpl(8, 4)));
-
-        Tensor forward(Tensor x) {
-            return proj.forward(norm.forward(x));
-        }
     }
 
     @Test
