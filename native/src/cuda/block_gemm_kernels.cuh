@@ -13,6 +13,7 @@
 #pragma once
 
 #include "common.cuh"
+#include "plan.cuh"
 
 namespace bora {
 namespace cuda {
@@ -29,12 +30,33 @@ struct ProjectParams {
     int vec_ok;         // X rows, block starts and X itself are 16-byte aligned
 };
 
+// Where tile number `tile` lies: kProjectTokens tokens from t0, ranks from k0, columns [c_begin, c_end)
+// of column block j (split `split` of it).
+struct ProjectTile {
+    int64_t t0, k0, j, split, c_begin, c_end;
+};
+
+__device__ __forceinline__ ProjectTile project_tile(const ProjectParams& p, int64_t tile, int rs) {
+    const int64_t rsl = tile % p.rslabs;
+    const int64_t rest = tile / p.rslabs;
+    const int64_t tt = rest % p.token_tiles;
+    const int64_t js = rest / p.token_tiles;
+    ProjectTile w;
+    w.j = js / p.nsplit;
+    w.split = js % p.nsplit;
+    w.t0 = tt * kProjectTokens;
+    w.k0 = rsl * rs;
+    w.c_begin = w.j * p.nbk + w.split * p.cols_per_split;
+    w.c_end = min64(w.c_begin + p.cols_per_split, (w.j + 1) * p.nbk);
+    return w;
+}
+
 // One block: 64 tokens x RS ranks x (one split of one column block). 256 threads form
 // KG groups; each group owns a slice of every 64-column chunk and each thread a 4 x 4
 // (token x rank) register tile; the groups' sums are added in shared memory at the end.
 template <class T, int RS>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) project_kernel(ProjectParams p) {
-    constexpr int BM = 64, KC = 64, TM = 4, RN = 4;
+    constexpr int BM = kProjectTokens, KC = kProjectChunk, TM = 4, RN = 4;
     constexpr int RG = RS / RN;            // rank groups
     constexpr int G = (BM / TM) * RG;      // threads per column group
     constexpr int KG = kThreads / G;       // column groups
@@ -58,14 +80,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) project_kernel(Proj
     const int64_t ntiles = p.token_tiles * p.b * p.nsplit * p.rslabs;
 
     for (int64_t tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        const int64_t rsl = tile % p.rslabs;
-        const int64_t rest = tile / p.rslabs;
-        const int64_t tt = rest % p.token_tiles;
-        const int64_t js = rest / p.token_tiles;
-        const int64_t j = js / p.nsplit, split = js % p.nsplit;
-        const int64_t t0 = tt * BM, k0 = rsl * RS;
-        const int64_t c_begin = j * p.nbk + split * p.cols_per_split;
-        const int64_t c_end = min64(c_begin + p.cols_per_split, (j + 1) * p.nbk);
+        const ProjectTile w = project_tile(p, tile, RS);
+        const int64_t t0 = w.t0, k0 = w.k0, j = w.j, split = w.split, c_begin = w.c_begin, c_end = w.c_end;
 
         float acc[TM][RN];
 #pragma unroll
@@ -78,17 +94,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) project_kernel(Proj
         constexpr int NV = BM * KC / V / kThreads;
         static_assert(BM * KC / V % kThreads == 0, "whole vectors per thread");
         uint4 raw[NV];
-        auto fetch = [&](int64_t c0) {
-#pragma unroll
-            for (int i = 0; i < NV; ++i) {
-                const int v = tid + i * kThreads;
-                const int row = v / (KC / V), cv = (v % (KC / V)) * V;
-                const int64_t t = t0 + row, col = c0 + cv;
-                raw[i] = (t < p.T && col < c_end)  // whole vector valid: c_end % V == 0
-                             ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
-                             : make_uint4(0u, 0u, 0u, 0u);
-            }
-        };
+        auto fetch = [&](int64_t c0) { fetch_tile<KC>(raw, X, p.N, t0, p.T, c0, c_end); };
         if (p.vec_ok) fetch(c_begin);
 
         for (int64_t c0 = c_begin; c0 < c_end; c0 += KC) {

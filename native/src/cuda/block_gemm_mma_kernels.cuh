@@ -55,14 +55,8 @@ __global__ void __launch_bounds__(kThreads, kMmaMinBlocksPerSM) project_mma_kern
     const int64_t ntiles = p.token_tiles * p.b * p.nsplit * p.rslabs;
 
     for (int64_t tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        const int64_t rsl = tile % p.rslabs;
-        const int64_t rest = tile / p.rslabs;
-        const int64_t tt = rest % p.token_tiles;
-        const int64_t js = rest / p.token_tiles;
-        const int64_t j = js / p.nsplit, split = js % p.nsplit;
-        const int64_t t0 = tt * BM, k0 = rsl * RS;
-        const int64_t c_begin = j * p.nbk + split * p.cols_per_split;
-        const int64_t c_end = min64(c_begin + p.cols_per_split, (j + 1) * p.nbk);
+        const ProjectTile w = project_tile(p, tile, RS);
+        const int64_t t0 = w.t0, k0 = w.k0, j = w.j, split = w.split, c_begin = w.c_begin, c_end = w.c_end;
 
         float acc[NT][4];
 #pragma unroll
@@ -73,17 +67,7 @@ __global__ void __launch_bounds__(kThreads, kMmaMinBlocksPerSM) project_mma_kern
         // Software pipelining as in project_kernel: chunk c0 + KC is loaded while c0 is multiplied.
         constexpr int NV = BM * KC / V / kThreads;
         uint4 raw[NV];
-        auto fetch = [&](int64_t c0) {
-#pragma unroll
-            for (int i = 0; i < NV; ++i) {
-                const int v = tid + i * kThreads;
-                const int row = v / (KC / V), cv = (v % (KC / V)) * V;
-                const int64_t t = t0 + row, col = c0 + cv;
-                raw[i] = (t < p.T && col < c_end)  // whole vector valid: c_end % V == 0
-                             ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
-                             : make_uint4(0u, 0u, 0u, 0u);
-            }
-        };
+        auto fetch = [&](int64_t c0) { fetch_tile<KC>(raw, X, p.N, t0, p.T, c0, c_end); };
         if (p.vec_ok) fetch(c_begin);
 
         for (int64_t c0 = c_begin; c0 < c_end; c0 += KC) {

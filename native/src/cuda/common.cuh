@@ -185,6 +185,23 @@ __device__ __forceinline__ void sts4(float* p, float a, float b, float c, float 
 #endif
 }
 
+// The 16-byte vectors of a ROWS x COLS tile of the row-major matrix X (ld elements per row)
+// at (row0, col0) that thread threadIdx.x loads: vectors threadIdx.x + i * kThreads, i < NV,
+// row-major over the tile. Vectors outside rows < row_end, columns < col_end read as zero;
+// col0 and col_end are multiples of the vector width, so a vector is all in or all out.
+template <int COLS, int NV, class E>
+__device__ __forceinline__ void fetch_tile(uint4 (&raw)[NV], const E* __restrict__ X, int64_t ld, int64_t row0,
+                                           int64_t row_end, int64_t col0, int64_t col_end) {
+    constexpr int V = Vec<E>::kN;
+#pragma unroll
+    for (int i = 0; i < NV; ++i) {
+        const int v = threadIdx.x + i * kThreads;
+        const int64_t t = row0 + v / (COLS / V), col = col0 + (v % (COLS / V)) * V;
+        raw[i] = (t < row_end && col < col_end) ? *reinterpret_cast<const uint4*>(X + t * ld + col)
+                                                : make_uint4(0u, 0u, 0u, 0u);
+    }
+}
+
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 // Grid size for a grid-stride loop over `work` items of `per_block` each.

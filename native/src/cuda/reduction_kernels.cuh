@@ -21,6 +21,28 @@ struct WgradParams {
     int vec_ok;        // X rows, block starts and X itself are 16-byte aligned
 };
 
+// Where tile number `tile` lies: ranks from k0, columns [c_begin, c_end) of column block j,
+// tokens [t_begin, t_end) (token split ts).
+struct WgradTile {
+    int64_t k0, j, ts, c_begin, c_end, t_begin, t_end;
+};
+
+__device__ __forceinline__ WgradTile wgrad_tile(const WgradParams& p, int64_t tile, int cols, int rs) {
+    const int64_t rsl = tile % p.rslabs;
+    const int64_t rest = tile / p.rslabs;
+    const int64_t ctg = rest / p.tsplit;
+    const int64_t ct = ctg % p.col_tiles_per_block;
+    WgradTile w;
+    w.ts = rest % p.tsplit;
+    w.j = ctg / p.col_tiles_per_block;
+    w.k0 = rsl * rs;
+    w.c_begin = w.j * p.nbk + ct * cols;
+    w.c_end = min64(w.c_begin + cols, (w.j + 1) * p.nbk);
+    w.t_begin = w.ts * p.tokens_per_split;
+    w.t_end = min64(w.t_begin + p.tokens_per_split, p.T);
+    return w;
+}
+
 // One block: 128 columns of one column block x RS ranks x one token split. 256 threads
 // form TG token groups; in each 32-token chunk a group takes TC/TG tokens and each thread
 // an 8 x 4 (column x rank) register tile; the groups' sums are added in shared memory.
@@ -48,16 +70,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) wgrad_kernel(WgradP
     const int64_t ntiles = p.b * p.col_tiles_per_block * p.tsplit * p.rslabs;
 
     for (int64_t tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        const int64_t rsl = tile % p.rslabs;
-        const int64_t rest = tile / p.rslabs;
-        const int64_t ts = rest % p.tsplit;
-        const int64_t ctg = rest / p.tsplit;
-        const int64_t j = ctg / p.col_tiles_per_block, ct = ctg % p.col_tiles_per_block;
-        const int64_t k0 = rsl * RS;
-        const int64_t c_begin = j * p.nbk + ct * BN;
-        const int64_t c_end = min64(c_begin + BN, (j + 1) * p.nbk);
-        const int64_t t_begin = ts * p.tokens_per_split;
-        const int64_t t_end = min64(t_begin + p.tokens_per_split, p.T);
+        const WgradTile w = wgrad_tile(p, tile, BN, RS);
+        const int64_t k0 = w.k0, j = w.j, ts = w.ts, c_begin = w.c_begin, c_end = w.c_end;
+        const int64_t t_begin = w.t_begin, t_end = w.t_end;
 
         float acc[TN][RK];
 #pragma unroll
@@ -70,17 +85,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) wgrad_kernel(WgradP
         constexpr int NV = TC * BN / V / kThreads;
         static_assert(TC * BN / V % kThreads == 0, "whole vectors per thread");
         uint4 raw[NV];
-        auto fetch = [&](int64_t tc0) {
-#pragma unroll
-            for (int i = 0; i < NV; ++i) {
-                const int v = tid + i * kThreads;
-                const int row = v / (BN / V), cv = (v % (BN / V)) * V;
-                const int64_t t = tc0 + row, col = c_begin + cv;
-                raw[i] = (t < t_end && col < c_end)  // whole vector valid: c_end % V == 0
-                             ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
-                             : make_uint4(0u, 0u, 0u, 0u);
-            }
-        };
+        auto fetch = [&](int64_t tc0) { fetch_tile<BN>(raw, X, p.N, tc0, t_end, c_begin, c_end); };
         if (p.vec_ok) fetch(t_begin);
 
         for (int64_t tc0 = t_begin; tc0 < t_end; tc0 += TC) {

@@ -72,16 +72,9 @@ __global__ void __launch_bounds__(kThreads, kMmaMinBlocksPerSM) wgrad_mma_kernel
     const int64_t ntiles = p.b * p.col_tiles_per_block * p.tsplit * p.rslabs;
 
     for (int64_t tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        const int64_t rsl = tile % p.rslabs;
-        const int64_t rest = tile / p.rslabs;
-        const int64_t ts = rest % p.tsplit;
-        const int64_t ctg = rest / p.tsplit;
-        const int64_t j = ctg / p.col_tiles_per_block, ct = ctg % p.col_tiles_per_block;
-        const int64_t k0 = rsl * RS;
-        const int64_t c_begin = j * p.nbk + ct * BN;
-        const int64_t c_end = min64(c_begin + BN, (j + 1) * p.nbk);
-        const int64_t t_begin = ts * p.tokens_per_split;
-        const int64_t t_end = min64(t_begin + p.tokens_per_split, p.T);
+        const WgradTile w = wgrad_tile(p, tile, BN, RS);
+        const int64_t k0 = w.k0, j = w.j, ts = w.ts, c_begin = w.c_begin, c_end = w.c_end;
+        const int64_t t_begin = w.t_begin, t_end = w.t_end;
 
         float acc[NT][4];
 #pragma unroll
@@ -92,17 +85,7 @@ __global__ void __launch_bounds__(kThreads, kMmaMinBlocksPerSM) wgrad_mma_kernel
         // Software pipelining as in wgrad_kernel: chunk tc0 + TC is loaded while tc0 is multiplied.
         constexpr int NV = TC * BN / V / kThreads;
         uint4 raw[NV];
-        auto fetch = [&](int64_t tc0) {
-#pragma unroll
-            for (int i = 0; i < NV; ++i) {
-                const int v = tid + i * kThreads;
-                const int row = v / (BN / V), cv = (v % (BN / V)) * V;
-                const int64_t t = tc0 + row, col = c_begin + cv;
-                raw[i] = (t < t_end && col < c_end)  // whole vector valid: c_end % V == 0
-                             ? *reinterpret_cast<const uint4*>(X + t * p.N + col)
-                             : make_uint4(0u, 0u, 0u, 0u);
-            }
-        };
+        auto fetch = [&](int64_t tc0) { fetch_tile<BN>(raw, X, p.N, tc0, t_end, c_begin, c_end); };
         if (p.vec_ok) fetch(t_begin);
 
         for (int64_t tc0 = t_begin; tc0 < t_end; tc0 += TC) {

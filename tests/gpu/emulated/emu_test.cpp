@@ -209,14 +209,9 @@ std::string label(const char* what, const Shape& s, int shift, int variant) {
     return buf;
 }
 
-// variant 0: all gradients, overwrite, u_saved given; 1: accumulate, U recomputed;
-// 2: only dx and dS, U recomputed; 3: only dB, u_saved given.
 template <class T>
-void check_case(const Shape& s, int shift, int variant) {
-    using namespace bora;
-    const double tol = tolerance<T>();
-    const double scale = 0.75;
-    Problem p;
+bora::Problem problem_of(const Shape& s, double scale) {
+    bora::Problem p;
     p.T = s.T;
     p.n = s.n;
     p.m = s.m;
@@ -225,6 +220,17 @@ void check_case(const Shape& s, int shift, int variant) {
     p.dtype = dtype_of<T>();
     p.scale = static_cast<float>(scale);
     p.flags = g_extra_flags;
+    return p;
+}
+
+// variant 0: all gradients, overwrite, u_saved given; 1: accumulate, U recomputed;
+// 2: only dx and dS, U recomputed; 3: only dB, u_saved given.
+template <class T>
+void check_case(const Shape& s, int shift, int variant) {
+    using namespace bora;
+    const double tol = tolerance<T>();
+    const double scale = 0.75;
+    Problem p = problem_of<T>(s, scale);
 
     Buf<T> x(s.T * s.n, shift), A(s.r * s.n, shift), B(s.m * s.r, shift), S(s.b * s.b * s.r, shift);
     Buf<T> y(s.T * s.m, shift), G(s.T * s.m, shift), dx(s.T * s.n, shift);
@@ -327,13 +333,7 @@ void check_delta(const Shape& s, int shift) {
     using namespace bora;
     const double tol = tolerance<T>();
     const double scale = 1.25;
-    Problem p;
-    p.n = s.n;
-    p.m = s.m;
-    p.r = s.r;
-    p.b = s.b;
-    p.dtype = dtype_of<T>();
-    p.scale = static_cast<float>(scale);
+    const Problem p = problem_of<T>(s, scale);
     Buf<T> A(s.r * s.n, shift), B(s.m * s.r, shift), S(s.b * s.b * s.r, shift), W(s.m * s.n, shift);
     auto Av = fill(A, -1, 1), Bv = fill(B, -1, 1), Sv = fill(S, -1, 1);
     const int64_t nb = s.n / s.b, mb = s.m / s.b;
@@ -375,14 +375,7 @@ void check_delta(const Shape& s, int shift) {
 template <class T>
 void check_wgrad_partials(const Shape& s, int shift) {
     using namespace bora;
-    Problem p;
-    p.T = s.T;
-    p.n = s.n;
-    p.m = s.m;
-    p.r = s.r;
-    p.b = s.b;
-    p.dtype = dtype_of<T>();
-    p.flags = g_extra_flags;
+    const Problem p = problem_of<T>(s, 1.0);
     const int64_t tsplit = cuda::detail::plan_wgrad(s.T, s.n, s.b, s.r).tsplit;
     Buf<T> X(s.T * s.n, shift);
     Buf<float> P(s.T * s.b * s.r, 0), part(tsplit * s.n * s.r, 0);
