@@ -105,6 +105,10 @@ int expand_into(const Problem& pb, const float* P, const void* W, int64_t w_sc, 
     k.vec_ok = can_vectorise<T>(Y, N, k.nbk) ? 1 : 0;
     const int rs = rank_slab(pb.r);
     void (*kernel)(ExpandParams) = rs == 8 ? expand_kernel<T, 8> : rs == 16 ? expand_kernel<T, 16> : expand_kernel<T, 32>;
+    if constexpr (MmaTakesFloatOperand<T>::value) {
+        if ((pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0)
+            kernel = rs == 8 ? expand_mma_kernel<8> : rs == 16 ? expand_mma_kernel<16> : expand_mma_kernel<32>;
+    }
     return check_launch(launch(kernel, grid_for(k.token_tiles * pb.b * k.col_tiles_per_block, 1), stream, k),
                         "expand_kernel");
 }
@@ -129,7 +133,7 @@ int wgrad_partials(const Problem& pb, const void* X, int64_t N, const float* P, 
     k.rslabs = pl.rslabs;
     k.vec_ok = can_vectorise<T>(X, N, k.nbk) ? 1 : 0;
     void (*kernel)(WgradParams) = pl.rs == 8 ? wgrad_kernel<T, 8> : pl.rs == 16 ? wgrad_kernel<T, 16> : wgrad_kernel<T, 32>;
-    if constexpr (WgradHasMma<T>::value) {
+    if constexpr (MmaTakesFloatOperand<T>::value) {
         if ((pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0)
             kernel = pl.rs == 8 ? wgrad_mma_kernel<8> : pl.rs == 16 ? wgrad_mma_kernel<16> : wgrad_mma_kernel<32>;
     }

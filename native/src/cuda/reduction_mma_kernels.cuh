@@ -4,14 +4,10 @@
 //
 // The same tiles, plan and output as wgrad_kernel (reduction_kernels.cuh), which stays the
 // path for float and half storage and for BORA_FLAG_NO_TENSOR_CORES. P (dU or V) is float;
-// a tensor core takes it as two bfloat16 terms, P = hi + lo with hi = P truncated to bf16
-// (which cannot overflow, and leaves P - hi exact in float) and lo = bf16(P - hi), so each
-// product keeps about 16 significant bits of P (relative error <= 2^-16) instead of 8, at the cost of a second mma that the pass, bound by
-// reading X, does not notice. The split needs bfloat16's float-sized exponent range: half
-// would turn a small gradient's lo (or hi) into a subnormal or zero, so half stays on FMAs.
+// a tensor core takes it as two bf16 terms (split_bf16, MmaTakesFloatOperand), so each
+// product keeps about 16 significant bits of P (relative error <= 2^-16) instead of 8, at
+// the cost of a second mma that the pass, bound by reading X, does not notice.
 #pragma once
-
-#include <type_traits>
 
 #include "block_gemm_mma_kernels.cuh"
 #include "common.cuh"
@@ -23,27 +19,8 @@ namespace bora {
 namespace cuda {
 namespace detail {
 
-template <class T>
-struct WgradHasMma {
-    static constexpr bool value = std::is_same<T, __nv_bfloat16>::value;
-};
-
 __device__ __forceinline__ uint32_t pack_pair(uint16_t lo_index, uint16_t hi_index) {
     return uint32_t(lo_index) | (uint32_t(hi_index) << 16);
-}
-
-// v = hi + lo + O(2^-16 |v|) as bf16 bits. Truncation for hi: round-to-nearest would
-// overflow the largest floats to Inf, and truncation keeps v - hi exact. NaN stays NaN
-// (its payload may sit in the low bits that truncation drops); Inf and NaN get lo = 0.
-__device__ __forceinline__ void split_bf16(float v, uint32_t& hi, uint32_t& lo) {
-    const uint32_t bits = float_to_bits(v);
-    if ((bits & 0x7f800000u) == 0x7f800000u) {  // Inf or NaN
-        hi = (bits & 0x007fffffu) != 0 ? 0x7fc0u : (bits >> 16);
-        lo = 0;
-        return;
-    }
-    hi = bits >> 16;
-    lo = float_to_bf16_bits(v - bits_to_float(bits & 0xffff0000u));
 }
 
 // One block: 128 columns of one column block x RS ranks x one token split, like wgrad_kernel.
