@@ -141,7 +141,9 @@ struct MmaTakesFloatOperand {
 // v = hi + lo + O(2^-16 |v|) as bf16 bits, for float operands of a bf16 mma. Truncation for
 // hi: round-to-nearest would overflow the largest floats to Inf, and truncation keeps v - hi
 // exact. NaN stays NaN (its payload may sit in the low bits that truncation drops); Inf and
-// NaN get lo = 0.
+// NaN get lo = 0. An Inf in the other operand meets that zero (or any exact P's lo = 0) in
+// the lo mma and gives NaN where FMAs give +-Inf: non-finite either way, and what the
+// training step's NaN/Inf guard refuses alike.
 __device__ __forceinline__ void split_bf16(float v, uint32_t& hi, uint32_t& lo) {
     const uint32_t bits = float_to_bits(v);
     if ((bits & 0x7f800000u) == 0x7f800000u) {  // Inf or NaN
