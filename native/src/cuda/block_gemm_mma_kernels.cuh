@@ -229,8 +229,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) expand_mma_kernel(E
             }
             for (int e = tid; e < BN * KP; e += kThreads) {
                 int cc, k;
-                if (p.w_sc == 1) { cc = e % BN; k = e / BN; }  // coalesced along columns
-                else { k = e % KP; cc = e / KP; }             // coalesced along ranks
+                // Rows of 4 ranks x 8 columns per warp when columns are contiguous in W: the
+                // stores into [column][rank] rows of LDK/2 = 12 or 20 words then hit distinct
+                // words (32 columns of one rank would fall 4 to a bank).
+                if (p.w_sc == 1) { k = e % 4 + 4 * (e / (4 * BN)); cc = (e / 4) % BN; }
+                else { k = e % KP; cc = e / KP; }  // coalesced along ranks
                 const int64_t col = c_begin + cc, kk = k0 + k;
                 w_s[cc * LDK + k] = (col < c_end && k < RS && kk < p.r) ? W[col * p.w_sc + kk * p.w_sk] : uint16_t(0);
             }
