@@ -175,13 +175,30 @@ struct ExpandParams {
     int vec_ok;         // Y rows, block starts and Y itself are 16-byte aligned
 };
 
+// Where tile number `tile` lies: kExpandTokens tokens from t0, columns [c_begin, c_end) of
+// column block j.
+struct ExpandTile {
+    int64_t t0, j, c_begin, c_end;
+};
+
+__device__ __forceinline__ ExpandTile expand_tile(const ExpandParams& p, int64_t tile) {
+    const int64_t ctg = tile / p.token_tiles;
+    const int64_t ct = ctg % p.col_tiles_per_block;
+    ExpandTile w;
+    w.j = ctg / p.col_tiles_per_block;
+    w.t0 = (tile % p.token_tiles) * kExpandTokens;
+    w.c_begin = w.j * p.nbk + ct * kExpandCols;
+    w.c_end = min64(w.c_begin + kExpandCols, (w.j + 1) * p.nbk);
+    return w;
+}
+
 // One block: 64 tokens x 128 columns of one column block, all of r in slabs of RS.
 // Thread (tg, cg) owns tokens tg + 16a and 8 columns as 16-byte vectors (cg*8 for 16-bit
 // types; cg*4 and 64 + cg*4 for float), so each warp reads and writes 256 contiguous bytes
 // of two rows of Y. Y is read, updated in float and written back once.
 template <class T, int RS>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) expand_kernel(ExpandParams p) {
-    constexpr int BM = 64, BN = 128, TM = 4, TN = 8;
+    constexpr int BM = kExpandTokens, BN = kExpandCols, TM = 4, TN = 8;
     constexpr int V = Vec<T>::kN;
     constexpr int SLOTS = TN / V;           // 16-byte vectors per thread and token
     constexpr int LDW = BN + 4;
@@ -196,12 +213,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) expand_kernel(Expan
     const int64_t ntiles = p.token_tiles * p.b * p.col_tiles_per_block;
 
     for (int64_t tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        const int64_t tt = tile % p.token_tiles;
-        const int64_t ctg = tile / p.token_tiles;
-        const int64_t j = ctg / p.col_tiles_per_block, ct = ctg % p.col_tiles_per_block;
-        const int64_t t0 = tt * BM;
-        const int64_t c_begin = j * p.nbk + ct * BN;
-        const int64_t c_end = min64(c_begin + BN, (j + 1) * p.nbk);
+        const ExpandTile w = expand_tile(p, tile);
+        const int64_t t0 = w.t0, j = w.j, c_begin = w.c_begin, c_end = w.c_end;
 
         float acc[TM][TN];
 #pragma unroll

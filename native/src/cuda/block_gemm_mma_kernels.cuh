@@ -3,10 +3,10 @@
 //   project (bf16, fp16): P[split][t, j, :] = alpha * W_j X[t, columns of split in block j]
 //   expand (bf16):        Y[t, i-block] += alpha * W_i P[t, i, :]
 //
-// The same tiles, plan and output as project_kernel (block_gemm_kernels.cuh), which stays
-// the path for float storage and for BORA_FLAG_NO_TENSOR_CORES. With float FMAs a 16-bit
-// x at r = 16 is at the arithmetic limit of the SM (2r flops per 2-byte element); with
-// mma.sync the pass is bound by reading X alone. X and W are staged in shared memory as
+// Each has the same tiles, plan and output as its FMA twin in block_gemm_kernels.cuh, which
+// stays the path for the other storage types and for BORA_FLAG_NO_TENSOR_CORES. With float
+// FMAs a 16-bit x at r = 16 is at the arithmetic limit of the SM (2r flops per 2-byte
+// element); with mma.sync the pass is bound by reading X alone. X and W are staged in shared memory as
 // they are stored (no conversion), the products are exact and summed in float, in an
 // order fixed by the tile shape, so results are bitwise identical run to run.
 #pragma once
@@ -182,12 +182,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSM) expand_mma_kernel(E
     const int64_t ntiles = p.token_tiles * p.b * p.col_tiles_per_block;
 
     for (int64_t tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        const int64_t tt = tile % p.token_tiles;
-        const int64_t ctg = tile / p.token_tiles;
-        const int64_t j = ctg / p.col_tiles_per_block, ct = ctg % p.col_tiles_per_block;
-        const int64_t t0 = tt * BM;
-        const int64_t c_begin = j * p.nbk + ct * BN;
-        const int64_t c_end = min64(c_begin + BN, (j + 1) * p.nbk);
+        const ExpandTile w = expand_tile(p, tile);
+        const int64_t t0 = w.t0, j = w.j, c_begin = w.c_begin, c_end = w.c_end;
 
         // This lane's elements of Y: tokens t0 + m0 + g + 8h (h = 0, 1), columns
         // c_begin + n0 + 2q + 8nt + e (e = 0, 1); a row pointer is used only if its token exists.

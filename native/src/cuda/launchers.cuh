@@ -21,6 +21,15 @@ inline int check_launch(cudaError_t e, const char* what) {
     return BORA_ERR_CUDA;
 }
 
+// The instance of a kernel templated on the rank slab (8, 16 or 32) for slab rs.
+template <class Kernel>
+inline Kernel by_slab(int rs, Kernel k8, Kernel k16, Kernel k32) {
+    return rs == 8 ? k8 : rs == 16 ? k16 : k32;
+}
+
+// Tensor-core kernels unless the caller asked for the FMA ones.
+inline bool use_tensor_cores(const Problem& pb) { return (pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0; }
+
 // Vector loads need 16-byte aligned rows and block starts as well as base pointer.
 template <class T>
 inline bool can_vectorise(const void* ptr, int64_t N, int64_t nbk) {
@@ -56,14 +65,10 @@ int project_to(const Problem& pb, const void* X, int64_t N, const void* W, int64
         set_last_error("internal: projection needs split scratch that was not reserved");
         return BORA_ERR_INTERNAL;
     }
-    void (*kernel)(ProjectParams) = pl.rs == 8 ? project_kernel<T, 8>
-                                    : pl.rs == 16 ? project_kernel<T, 16>
-                                                  : project_kernel<T, 32>;
+    auto kernel = by_slab(pl.rs, project_kernel<T, 8>, project_kernel<T, 16>, project_kernel<T, 32>);
     if constexpr (HasMma<T>::value) {
-        if ((pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0)
-            kernel = pl.rs == 8 ? project_mma_kernel<T, 8>
-                     : pl.rs == 16 ? project_mma_kernel<T, 16>
-                                   : project_mma_kernel<T, 32>;
+        if (use_tensor_cores(pb))
+            kernel = by_slab(pl.rs, project_mma_kernel<T, 8>, project_mma_kernel<T, 16>, project_mma_kernel<T, 32>);
     }
     int st = check_launch(launch(kernel, grid_for(pl.tiles() * pb.b, 1), stream, k), "project_kernel");
     if (st != BORA_OK || pl.nsplit == 1) return st;
@@ -104,20 +109,19 @@ int expand_into(const Problem& pb, const float* P, const void* W, int64_t w_sc, 
     k.alpha = alpha;
     k.vec_ok = can_vectorise<T>(Y, N, k.nbk) ? 1 : 0;
     const int rs = rank_slab(pb.r);
-    void (*kernel)(ExpandParams) = rs == 8 ? expand_kernel<T, 8> : rs == 16 ? expand_kernel<T, 16> : expand_kernel<T, 32>;
+    auto kernel = by_slab(rs, expand_kernel<T, 8>, expand_kernel<T, 16>, expand_kernel<T, 32>);
     if constexpr (MmaTakesFloatOperand<T>::value) {
-        if ((pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0)
-            kernel = rs == 8 ? expand_mma_kernel<8> : rs == 16 ? expand_mma_kernel<16> : expand_mma_kernel<32>;
+        if (use_tensor_cores(pb)) kernel = by_slab(rs, expand_mma_kernel<8>, expand_mma_kernel<16>, expand_mma_kernel<32>);
     }
     return check_launch(launch(kernel, grid_for(k.token_tiles * pb.b * k.col_tiles_per_block, 1), stream, k),
                         "expand_kernel");
 }
 
 // part[s][col, k] = sum over the tokens of split s of X[t, col] P[t, block(col), k]: float
-// partial sums (plan_wgrad's splits) that wgrad_to adds up.
+// partial sums (pl = plan_wgrad(T, N, b, r) says how the tokens are split) that wgrad_to adds up.
 template <class T>
-int wgrad_partials(const Problem& pb, const void* X, int64_t N, const float* P, float* part, cudaStream_t stream) {
-    const WgradPlan pl = plan_wgrad(pb.T, N, pb.b, pb.r);
+int wgrad_partials(const Problem& pb, const WgradPlan& pl, const void* X, int64_t N, const float* P, float* part,
+                   cudaStream_t stream) {
     WgradParams k;
     k.X = X;
     k.P = P;
@@ -132,10 +136,9 @@ int wgrad_partials(const Problem& pb, const void* X, int64_t N, const float* P, 
     k.tokens_per_split = pl.tokens_per_split;
     k.rslabs = pl.rslabs;
     k.vec_ok = can_vectorise<T>(X, N, k.nbk) ? 1 : 0;
-    void (*kernel)(WgradParams) = pl.rs == 8 ? wgrad_kernel<T, 8> : pl.rs == 16 ? wgrad_kernel<T, 16> : wgrad_kernel<T, 32>;
+    auto kernel = by_slab(pl.rs, wgrad_kernel<T, 8>, wgrad_kernel<T, 16>, wgrad_kernel<T, 32>);
     if constexpr (MmaTakesFloatOperand<T>::value) {
-        if ((pb.flags & BORA_FLAG_NO_TENSOR_CORES) == 0)
-            kernel = pl.rs == 8 ? wgrad_mma_kernel<8> : pl.rs == 16 ? wgrad_mma_kernel<16> : wgrad_mma_kernel<32>;
+        if (use_tensor_cores(pb)) kernel = by_slab(pl.rs, wgrad_mma_kernel<8>, wgrad_mma_kernel<16>, wgrad_mma_kernel<32>);
     }
     const int64_t tiles = pb.b * pl.col_tiles_per_block * pl.tsplit * pl.rslabs;
     return check_launch(launch(kernel, grid_for(tiles, 1), stream, k), "wgrad_kernel");
@@ -146,11 +149,11 @@ int wgrad_partials(const Problem& pb, const void* X, int64_t N, const float* P, 
 template <class T>
 int wgrad_to(const Problem& pb, const void* X, int64_t N, const float* P, float alpha, float* part, void* out,
              int64_t o_scol, int64_t o_sk, bool accumulate, cudaStream_t stream) {
-    const int st = wgrad_partials<T>(pb, X, N, P, part, stream);
+    const WgradPlan pl = plan_wgrad(pb.T, N, pb.b, pb.r);
+    const int st = wgrad_partials<T>(pb, pl, X, N, P, part, stream);
     if (st != BORA_OK) return st;
-    const int64_t tsplit = plan_wgrad(pb.T, N, pb.b, pb.r).tsplit;
     return check_launch(launch(finalize_kernel<T>, grid_for(N * pb.r, kThreads), stream, static_cast<const float*>(part),
-                               tsplit, N, pb.r, alpha, out, o_scol, o_sk, accumulate ? 1 : 0),
+                               pl.tsplit, N, pb.r, alpha, out, o_scol, o_sk, accumulate ? 1 : 0),
                         "finalize_kernel");
 }
 

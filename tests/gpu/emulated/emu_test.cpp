@@ -377,12 +377,13 @@ template <class T>
 void check_wgrad_partials(const Shape& s, int shift) {
     using namespace bora;
     const Problem p = problem_of<T>(s, 1.0);
-    const int64_t tsplit = cuda::detail::plan_wgrad(s.T, s.n, s.b, s.r).tsplit;
+    const cuda::detail::WgradPlan pl = cuda::detail::plan_wgrad(s.T, s.n, s.b, s.r);
+    const int64_t tsplit = pl.tsplit;
     Buf<T> X(s.T * s.n, shift);
     Buf<float> P(s.T * s.b * s.r, 0), part(tsplit * s.n * s.r, 0);
     const auto xv = fill(X, -1, 1), pv = fill(P, -1, 1);
     poison(part);
-    const int st = cuda::detail::wgrad_partials<T>(p, X.data, s.n, P.data, part.data, nullptr);
+    const int st = cuda::detail::wgrad_partials<T>(p, pl, X.data, s.n, P.data, part.data, nullptr);
     expect(st == BORA_OK, label<T>("wgrad partials status", s, shift, 0));
     const int64_t nb = s.n / s.b;
     std::vector<double> want(s.n * s.r, 0.0), got(s.n * s.r, 0.0);
