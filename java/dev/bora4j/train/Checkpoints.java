@@ -7,10 +7,8 @@ import com.google.gson.JsonParser;
 import dev.bora4j.internal.FiniteValues;
 import dev.bora4j.io.AtomicFiles;
 import dev.bora4j.io.SafetensorsTorch;
-import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Optimizer;
-import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
@@ -37,19 +35,21 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Training checkpoints that survive {@code kill -9} at any moment. Each checkpoint is a folder
- * {@code step-<N>} holding the trainable tensors (safetensors), the optimizer state (a libtorch
- * archive) and the loop state (JSON). It is written under a temporary name, forced to disk and
- * renamed in one atomic step; then the file {@code latest} is atomically switched to it. A crash
- * before that switch leaves the previous checkpoint in force. The loop state records the SHA-256
- * of the other two files, and loading checks them before either reaches a parser: a damaged
- * {@code optimizer.pt} (libtorch's pickle archive, whose reader trusts its length fields) is
- * refused instead of being read.
+ * {@code step-<N>} holding the trainable tensors and the optimizer's per-parameter state (both
+ * safetensors, see {@link OptimizerStateFile}) and the loop state (JSON). It is written under a
+ * temporary name, forced to disk and renamed in one atomic step; then the file {@code latest} is
+ * atomically switched to it. A crash before that switch leaves the previous checkpoint in force.
+ * The loop state records the SHA-256 of the other two files, and loading checks them before either
+ * reaches a parser, so a damaged file is refused before it is read; a crafted one still meets
+ * only the safetensors reader and value checks, never libtorch's pickle reader.
  */
 public final class Checkpoints {
 
     static final String LATEST = "latest";
     private static final String TENSORS = "trainable.safetensors";
-    private static final String OPTIMIZER = "optimizer.pt";
+    private static final String OPTIMIZER = "optimizer.safetensors";
+    /** libtorch's optimizer archive, which checkpoints held before; a pickle, so it is not read. */
+    private static final String LEGACY_OPTIMIZER = "optimizer.pt";
     private static final String STATE = "state.json";
     private static final String PREFIX = "step-";
     /** The state's field with the SHA-256 of each data file, written by save, checked by load. */
@@ -79,12 +79,7 @@ public final class Checkpoints {
         Path temp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         Files.createDirectory(temp);
         SafetensorsTorch.write(temp.resolve(TENSORS), trainable, Map.of("format", "bora4j-checkpoint"));
-        Path optimizerFile = temp.resolve(OPTIMIZER);
-        OutputArchive archive = new OutputArchive();
-        optimizer.save(archive);
-        archive.save_to(optimizerFile.toString());
-        archive.close();
-        force(optimizerFile);
+        OptimizerStateFile.write(temp.resolve(OPTIMIZER), trainable, optimizer);
         JsonObject withStep = state.deepCopy();
         withStep.addProperty("step", step);
         JsonObject digests = new JsonObject();
@@ -131,28 +126,27 @@ public final class Checkpoints {
                     + "' is not a checkpoint name; delete " + dir + " to start over");
         }
         Path folder = dir.resolve(name);
+        if (Files.exists(folder.resolve(LEGACY_OPTIMIZER)) && !Files.exists(folder.resolve(OPTIMIZER))) {
+            throw new IOException("checkpoint " + folder + " keeps the optimizer state in " + LEGACY_OPTIMIZER
+                    + ", libtorch's pickle archive, which is no longer read (its reader trusts the file); delete "
+                    + dir + " to start over");
+        }
         JsonObject state = readState(folder.resolve(STATE));
         long step = step(state, folder.resolve(STATE), Long.parseLong(name.substring(PREFIX.length())));
         checkDigests(folder, state);
-        // Everything is read and checked before the parameters change; the optimizer state, the
-        // likelier to be damaged, is loaded before they are overwritten.
+        // Everything is read and checked before the parameters change; the optimizer state is
+        // loaded (all or nothing) before they are overwritten.
         Map<String, Tensor> saved = checkedTensors(folder.resolve(TENSORS), trainable);
         try {
-            Path optimizerFile = folder.resolve(OPTIMIZER);
-            if (!Files.isRegularFile(optimizerFile)) {
-                throw new IOException("checkpoint " + folder + " has no " + OPTIMIZER + "; delete " + dir
-                        + " to start over");
-            }
             try {
-                InputArchive archive = new InputArchive();
-                archive.load_from(optimizerFile.toString());
-                optimizer.load(archive);
-                archive.close();
+                OptimizerStateFile.load(folder.resolve(OPTIMIZER), trainable, optimizer);
+            } catch (IOException e) {
+                throw new IOException(e.getMessage() + "; delete " + dir + " to start over", e);
             } catch (RuntimeException e) {
                 // torch's message goes on with its C++ stack; its first line says what went wrong
                 String what = String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip();
-                throw new IOException("cannot load optimizer state " + optimizerFile + ": " + what + "; delete " + dir
-                        + " to start over", e);
+                throw new IOException("cannot load optimizer state " + folder.resolve(OPTIMIZER) + ": " + what
+                        + "; delete " + dir + " to start over", e);
             }
             copy(saved, trainable);
         } finally {
