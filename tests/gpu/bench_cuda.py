@@ -18,6 +18,8 @@ Before timing a shape, our forward and backward run once against the cuBLAS batc
 float32; a mismatch is a failure. A variant that fails leaves NaN in its row; after a sticky
 CUDA error the remaining variants are not run. The table goes to stdout (last, also after a
 failure or an interrupt) and to $OUT/gpu_table.md when OUT is set, rewritten after each shape.
+Before it: the GPU time of each of our kernels in a forward+backward at the first shape
+(kernel_profile.py, torch.profiler), also in $OUT/gpu_kernels.md.
 --cpu: a dry run of this script on the library's CPU path at tiny shapes (target_device.py);
 its numbers measure nothing.
 """
@@ -31,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 import bora_ctypes as bc
+import kernel_profile
 import target_device
 
 TARGETS = {"lora": 1.10, "eager": 0.5, "torch_lora": 1.0, "bandwidth": 0.70}
@@ -205,19 +208,23 @@ def bandwidths(res):
     return res["fwd_bytes"] / (f * 1e-3) / 1e9, res["bwd_bytes"] / ((fb - f) * 1e-3) / 1e9 if fb > f else NAN
 
 
-def measure_shape(lib, res, T, n, m, r, b, dtype):
-    """Fills res["rows"] variant by variant."""
-    label = f"{res['name']} {str(dtype)[6:]}"
+def inputs(T, n, m, r, b, dtype):
+    """x, y0, G, A, B, S, S1 (b = 1), B_lora and scale of a shape, the same every time."""
     g = torch.Generator(device=TARGET.torch_device).manual_seed(7)
 
     def rnd(*shape, s=1.0):
         return (torch.randn(*shape, generator=g, device=TARGET.torch_device, dtype=torch.float32) * s).to(dtype)
 
-    scale = 2.0
     x, y0, G = rnd(T, n), rnd(T, m), rnd(T, m)
     A, B = rnd(r, n, s=n ** -0.5), rnd(m, r, s=0.1)
     S, S1 = rnd(b, b, r).abs() + 0.5, torch.ones(1, 1, r, device=TARGET.torch_device, dtype=dtype)
-    B_lora = rnd(m, r, s=0.1)
+    return x, y0, G, A, B, S, S1, rnd(m, r, s=0.1), 2.0
+
+
+def measure_shape(lib, res, T, n, m, r, b, dtype):
+    """Fills res["rows"] variant by variant."""
+    label = f"{res['name']} {str(dtype)[6:]}"
+    x, y0, G, A, B, S, S1, B_lora, scale = inputs(T, n, m, r, b, dtype)
     try:
         compare_with_bmm(lib, label, x, A, B, S, y0, G, scale, b)
     except Exception as e:  # noqa: BLE001 - a failed comparison is a failure; the timing still runs
@@ -294,17 +301,21 @@ def render_table(results, copy_bytes, copy_gbs):
     return "\n".join(lines)
 
 
-def save_table(table):
-    """$OUT/gpu_table.md when OUT is set; a failure to write loses only the file."""
+def save_text(name, text):
+    """$OUT/name when OUT is set; a failure to write loses only the file."""
     out = os.environ.get("OUT")
     if not out:
         return
     try:
         os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "gpu_table.md"), "w") as f:
-            f.write(table + "\n")
+        with open(os.path.join(out, name), "w") as f:
+            f.write(text + "\n")
     except OSError as e:
-        print(f"  could not write {out}/gpu_table.md: {e}", flush=True)
+        print(f"  could not write {out}/{name}: {e}", flush=True)
+
+
+def save_table(table):
+    save_text("gpu_table.md", table)
 
 
 def measure_all(lib, shapes, results, render):
@@ -324,6 +335,29 @@ def measure_all(lib, shapes, results, render):
             failed(label, e)
         best_effort(TARGET.release_cache)
         save_table(render())
+
+
+def profile_ours(lib, shape, calls=5):
+    """The GPU time of each of our kernels in a forward+backward at `shape`, printed and saved
+    as $OUT/gpu_kernels.md. Informative only: a profiler that cannot run is reported, not failed."""
+    name, T, n, m, r, b, dtype = shape
+    if sticky:
+        return
+    try:
+        x, y0, G, A, B, S, _, _, scale = inputs(T, n, m, r, b, dtype)
+        ours = Ours(lib, x, A, B, S, y0, G, scale, b)
+        events = kernel_profile.profile_calls(ours.forward_backward, calls, TARGET.synchronize, not TARGET.is_cpu)
+        table = kernel_profile.kernel_table(
+            events, calls, f"Our kernels in one forward (U saved) + backward (dA, dB, dS, dx), {name} "
+                           f"T={T} n={n} m={m} r={r} b={b} {str(dtype)[6:]}, {TARGET.describe()} "
+                           f"(torch.profiler, {calls} calls):")
+    except Exception as e:  # noqa: BLE001 - the benchmark's table does not depend on it
+        print(f"  kernel profile not available: {type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}",
+              flush=True)
+        best_effort(TARGET.synchronize)
+        return
+    print(table, flush=True)
+    save_text("gpu_kernels.md", table)
 
 
 def main():
@@ -351,6 +385,7 @@ def main():
 
     try:
         measure_all(lib, shapes, results, render)
+        profile_ours(lib, shapes[0])
     except KeyboardInterrupt:  # a time limit: say where, then the table of what was measured
         traceback.print_exc()
         failures.append("interrupted")

@@ -6,7 +6,8 @@
 # Each step runs under a time limit and keeps its whole output in a log under $OUT (or
 # build-gpu/ when OUT is unset): check_cuda.log, bench_cuda.log, ctest.log, and
 # build.log when the build fails; stdout gets the head and tail of each. Writes
-# $OUT/gpu_table.md when OUT is set. Exit status: non-zero if any step failed.
+# $OUT/gpu_table.md and $OUT/gpu_kernels.md (the per-kernel profile) when OUT is set.
+# Exit status: non-zero if any step failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LOG=${OUT:-build-gpu}
