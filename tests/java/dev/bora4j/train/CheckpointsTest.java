@@ -152,12 +152,19 @@ class CheckpointsTest {
         assertTrue(pointer.getMessage().contains("corrupt checkpoint pointer"), pointer.getMessage());
     }
 
-    @Test
-    void truncatedOptimizerStateGivesOneLineAndHowToStartOver(@TempDir Path dir) throws IOException {
+    /** Checkpoints in dir holding step 1, saved after one step (AdamW has moments to save only then). */
+    private static Checkpoints savedAfterOneStep(Path dir) throws IOException {
         Problem p = new Problem();
-        p.step(); // AdamW has moments to save only after a step
+        p.step();
         Checkpoints checkpoints = new Checkpoints(dir, 1);
         checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
+        return checkpoints;
+    }
+
+    @Test
+    void truncatedOptimizerStateGivesOneLineAndHowToStartOver(@TempDir Path dir) throws IOException {
+        Checkpoints checkpoints = savedAfterOneStep(dir);
+        Problem p = new Problem();
         forgetDigests(dir.resolve("step-1")); // the reader's own checks, behind the digest
         Path optimizerFile = dir.resolve("step-1").resolve("optimizer.safetensors");
         byte[] bytes = Files.readAllBytes(optimizerFile);
@@ -172,10 +179,7 @@ class CheckpointsTest {
 
     @Test
     void aCheckpointWithLibtorchsPickledOptimizerStateIsRefusedUnread(@TempDir Path dir) throws IOException {
-        Problem p = new Problem();
-        p.step();
-        Checkpoints checkpoints = new Checkpoints(dir, 1);
-        checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject());
+        Checkpoints checkpoints = savedAfterOneStep(dir);
         Path step1 = dir.resolve("step-1");
         Files.delete(step1.resolve("optimizer.safetensors"));
         Files.writeString(step1.resolve("optimizer.pt"), "PK a pickle that must not reach libtorch");
@@ -225,10 +229,7 @@ class CheckpointsTest {
     @CsvSource({"optimizer.safetensors", "trainable.safetensors"})
     void aFlippedByteIsCaughtByTheDigestBeforeAnyParserReadsTheFile(String file, @TempDir Path dir)
             throws IOException {
-        Problem saved = new Problem();
-        saved.step();
-        Checkpoints checkpoints = new Checkpoints(dir, 1);
-        checkpoints.save(1, saved.trainable(), saved.optimizer, new JsonObject());
+        Checkpoints checkpoints = savedAfterOneStep(dir);
         Path data = dir.resolve("step-1").resolve(file);
         byte[] bytes = Files.readAllBytes(data);
         bytes[bytes.length / 2] ^= 0x10; // same length, one bit: what a parser may not notice
