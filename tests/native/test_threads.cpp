@@ -1,7 +1,12 @@
 // test_threads: thread-count invariance (1, 2 and 3 library threads agree within fp32
 // tolerance, and a given thread count is bitwise reproducible) and thread safety (several
 // std::threads calling the library concurrently get the results of sequential calls,
-// and each thread keeps its own last-error message).
+// and each thread keeps its own last-error message), also in a child forked after the
+// library's workers started.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,10 +116,42 @@ void concurrent_callers() {
     CHECK_OK(bora_set_num_threads(1));
 }
 
+// A forked child has none of its parent's threads: its calls must neither wait for the
+// parent's workers (which hung) nor compute anything else than the parent does.
+void calls_in_a_forked_child() {
+    CHECK_OK(bora_set_num_threads(3));
+    tu::Rng rng(900);
+    const tu::Tensors<float> t(Shape{1500, 96, 128, 8, 4}, rng);
+    bool ok = false;
+    const Result parent = run_all(t, &ok);  // starts the workers
+    CHECK(ok);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        alarm(60);  // a hang ends as SIGALRM, which the parent reports
+        int status = 0;
+        for (int round = 0; round < 3 && status == 0; ++round) {
+            const Result child = run_all(t, &ok);
+            status = !ok ? 2 : !(child == parent) ? 3 : 0;
+        }
+        _exit(status);
+    }
+    CHECK_MSG(pid > 0, "fork failed");
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFEXITED(status), "forked child did not exit (signal %d%s)", WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+              WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? ": hung in the library" : "");
+    CHECK_MSG(!WIFEXITED(status) || WEXITSTATUS(status) == 0, "forked child: %s",
+              WEXITSTATUS(status) == 2 ? "a call failed" : "results differ from the parent's");
+    const Result again = run_all(t, &ok);  // and the parent's pool still works
+    CHECK(ok && again == parent);
+    CHECK_OK(bora_set_num_threads(1));
+}
+
 }  // namespace
 
 int main() {
     thread_count_invariance();
     concurrent_callers();
+    calls_in_a_forked_child();
     return check::exit_code("test_threads");
 }

@@ -1,12 +1,37 @@
 // thread_pool.cpp - see thread_pool.h.
 #include "cpu/thread_pool.h"
 
+#include <pthread.h>
+
+#include <atomic>
+
 namespace bora {
 namespace cpu {
 
+namespace {
+
+std::atomic<ThreadPool*> g_pool{nullptr};
+// Bumped in every forked child (pthread_atfork): a pool made before the fork belongs to the
+// parent, whose workers a child does not have; run() would wait for them forever.
+std::atomic<uint64_t> g_forks{0};
+
+void count_fork_in_child() { g_forks.fetch_add(1, std::memory_order_relaxed); }
+
+}  // namespace
+
 ThreadPool& ThreadPool::instance() {
-    static ThreadPool* pool = new ThreadPool();
-    return *pool;
+    static const bool registered = pthread_atfork(nullptr, nullptr, count_fork_in_child) == 0;
+    (void)registered;
+    for (;;) {
+        const uint64_t forks = g_forks.load(std::memory_order_relaxed);
+        ThreadPool* pool = g_pool.load(std::memory_order_acquire);
+        if (pool != nullptr && pool->forks_ == forks) return *pool;
+        // A new pool starts no thread until its first run(), so a racing caller's spare one
+        // can simply be deleted; the replaced pool is leaked on purpose (see the header).
+        ThreadPool* fresh = new ThreadPool(forks);
+        if (g_pool.compare_exchange_strong(pool, fresh, std::memory_order_acq_rel)) return *fresh;
+        delete fresh;
+    }
 }
 
 void ThreadPool::run(int count, Fn fn, void* ctx) {

@@ -17,7 +17,9 @@ public:
     using Fn = void (*)(void* ctx, int worker);
 
     // The process-wide pool (created on first use, never destroyed: its threads must not
-    // be joined from a static destructor while the process exits).
+    // be joined from a static destructor while the process exits). In a child forked after
+    // the pool started threads, those threads do not exist: the child gets a pool of its own
+    // (the copy it inherited is left alone; destroying its std::threads would terminate).
     static ThreadPool& instance();
 
     // Calls fn(ctx, w) once for every w in [0, count) and returns when all have finished;
@@ -27,7 +29,7 @@ public:
     void run(int count, Fn fn, void* ctx);
 
 private:
-    ThreadPool() = default;
+    explicit ThreadPool(uint64_t forks) : forks_(forks) {}
     void worker_loop(int index, uint64_t seen_generation);
 
     std::mutex submit_;  // one job at a time
@@ -40,6 +42,7 @@ private:
     void* ctx_ = nullptr;
     int count_ = 0;
     int pending_ = 0;
+    const uint64_t forks_;  // how many forks deep in the process tree this pool was made
 };
 
 }  // namespace cpu
