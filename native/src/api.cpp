@@ -213,12 +213,16 @@ constexpr int kBackwardFlags =
     BORA_FLAG_ACCUMULATE | BORA_FLAG_DETERMINISTIC | BORA_FLAG_REFERENCE | BORA_FLAG_NO_TENSOR_CORES;
 constexpr int kDeltaFlags = BORA_FLAG_DETERMINISTIC | BORA_FLAG_REFERENCE;
 
-int64_t forward_ws(int device, const Problem& p) {
-    return device == BORA_DEVICE_CUDA ? cuda::forward_workspace_bytes(p) : cpu::forward_workspace_bytes(p);
-}
-
-int64_t backward_ws(int device, const Problem& p) {
-    return device == BORA_DEVICE_CUDA ? cuda::backward_workspace_bytes(p) : cpu::backward_workspace_bytes(p);
+// The workspace a pass needs; a backend answers INT64_MAX for sizes beyond its own
+// arithmetic (the CUDA backend caps every extent at 2^40), which is an overflow, not a size.
+int workspace_needed(int device, const Problem& p, bool backward, const char* call, int64_t* bytes) {
+    const bool cuda_device = device == BORA_DEVICE_CUDA;
+    *bytes = backward ? (cuda_device ? cuda::backward_workspace_bytes(p) : cpu::backward_workspace_bytes(p))
+                      : (cuda_device ? cuda::forward_workspace_bytes(p) : cpu::forward_workspace_bytes(p));
+    if (*bytes == INT64_MAX)
+        return fail(BORA_ERR_OVERFLOW, "%s: T=%lld n=%lld m=%lld r=%lld b=%lld are too large for the %s backend", call,
+                    ll(p.T), ll(p.n), ll(p.m), ll(p.r), ll(p.b), cuda_device ? "CUDA" : "CPU");
+    return BORA_OK;
 }
 
 int delta_call(const char* call, int device, int dtype, int64_t n, int64_t m, int64_t r, int64_t b, float scale,
@@ -314,8 +318,7 @@ BORA_API int bora_forward_workspace_bytes(int device, int dtype, int64_t T, int6
         int s;
         if ((s = check_common(device, p, true, kForwardFlags, "bora_forward_workspace_bytes", &e))) return s;
         if ((s = check_not_null(bytes, "bytes"))) return s;
-        *bytes = forward_ws(device, p);
-        return int(BORA_OK);
+        return workspace_needed(device, p, false, "bora_forward_workspace_bytes", bytes);
     });
 }
 
@@ -327,8 +330,7 @@ BORA_API int bora_backward_workspace_bytes(int device, int dtype, int64_t T, int
         int s;
         if ((s = check_common(device, p, true, kBackwardFlags, "bora_backward_workspace_bytes", &e))) return s;
         if ((s = check_not_null(bytes, "bytes"))) return s;
-        *bytes = backward_ws(device, p);
-        return int(BORA_OK);
+        return workspace_needed(device, p, true, "bora_backward_workspace_bytes", bytes);
     });
 }
 
@@ -343,7 +345,9 @@ BORA_API int bora_forward(int device, int dtype, int64_t T, int64_t n, int64_t m
         if ((s = check_not_null(x, "x")) || (s = check_not_null(A, "A")) || (s = check_not_null(B, "B")) ||
             (s = check_not_null(S, "S")) || (s = check_not_null(y, "y")))
             return s;
-        if ((s = check_workspace(workspace, workspace_bytes, forward_ws(device, p), "bora_forward_workspace_bytes")))
+        int64_t needed = 0;
+        if ((s = workspace_needed(device, p, false, "bora_forward", &needed)) ||
+            (s = check_workspace(workspace, workspace_bytes, needed, "bora_forward_workspace_bytes")))
             return s;
         const Range outs[] = {{y, e.y, "y"}, {u_saved, e.U, "u_saved"}, {workspace, workspace_bytes, "workspace"}};
         const Range ins[] = {{x, e.x, "x"}, {A, e.A, "A"}, {B, e.B, "B"}, {S, e.S, "S"}};
@@ -374,8 +378,9 @@ BORA_API int bora_backward(int device, int dtype, int64_t T, int64_t n, int64_t 
         if ((s = check_not_null(G, "G")) || (s = check_not_null(x, "x")) || (s = check_not_null(A, "A")) ||
             (s = check_not_null(B, "B")) || (s = check_not_null(S, "S")))
             return s;
-        if ((s = check_workspace(workspace, workspace_bytes, backward_ws(device, p),
-                                 "bora_backward_workspace_bytes")))
+        int64_t needed = 0;
+        if ((s = workspace_needed(device, p, true, "bora_backward", &needed)) ||
+            (s = check_workspace(workspace, workspace_bytes, needed, "bora_backward_workspace_bytes")))
             return s;
         const Range outs[] = {{dA, e.A, "dA"}, {dB, e.B, "dB"}, {dS, e.S, "dS"}, {dx, e.x, "dx"},
                               {workspace, workspace_bytes, "workspace"}};

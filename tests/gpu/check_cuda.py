@@ -17,6 +17,7 @@ with BORA_CUDA_SYNC=1 so that a fault in our kernels is reported by the call tha
 --cpu: the same checks on the library's CPU path, a dry run of this script without a GPU
 (target_device.py).
 """
+import ctypes
 import os
 import sys
 import time
@@ -353,6 +354,11 @@ def run_bad_inputs(lib):
         st = lib.backward(TARGET.bora_device, dt, T, n, m, r, b, 1.0, y, x, A, B, S, None, torch.empty_like(A).cpu(),
                           None, None, None, wsb, bws, sp, 0)
         check(st == bc.ERR_CUDA and lib.last_error() != "", f"backward with a host dA: status {st}")
+        # beyond the CUDA backend's size arithmetic (every extent <= 2^40): an overflow, not a size
+        out = ctypes.c_int64(-1)
+        st = lib.lib.bora_forward_workspace_bytes(TARGET.bora_device, dt, 1 << 41, 1, 1, 1, 1, ctypes.byref(out))
+        check(st == bc.ERR_OVERFLOW and "too large" in lib.last_error(),
+              f"workspace query for T = 2^41: status {st} (want {bc.ERR_OVERFLOW}), message '{lib.last_error()}'")
     # A valid call after the failures still works.
     check(fwd() == 0, f"valid call after bad inputs: {lib.last_error()}")
 

@@ -117,13 +117,15 @@ BORA_API int bora_cuda_compiled(void);
 BORA_API int bora_cuda_available(void);
 
 /* Threads used by the CPU path (default 1: the caller decides, so that the library
- * does not fight libtorch's own pool for the same cores). n must be >= 1. */
+ * does not fight libtorch's own pool for the same cores). n must be in [1, 256]. */
 BORA_API int bora_set_num_threads(int n);
 BORA_API int bora_get_num_threads(void);
 
 /* Bytes of workspace the forward / backward pass needs for these sizes on this device
  * and dtype (may be 0). Written to *bytes. The workspace is scratch memory on the same
- * device, any alignment >= 16 bytes is fine; its content on entry does not matter. */
+ * device, any alignment >= 16 bytes is fine; its content on entry does not matter.
+ * Sizes beyond a backend's arithmetic (CUDA: any extent above 2^40) give BORA_ERR_OVERFLOW,
+ * here and from the passes. */
 BORA_API int bora_forward_workspace_bytes(int device, int dtype, int64_t T, int64_t n, int64_t m,
                                           int64_t r, int64_t b, int64_t* bytes);
 BORA_API int bora_backward_workspace_bytes(int device, int dtype, int64_t T, int64_t n, int64_t m,

@@ -222,10 +222,10 @@ int backward_t(const Problem& p, const BackwardArgs& a, int threads) {
     z.dS = J.want_dS ? p.b * p.b * p.r : 0;
     Arena<Ac> arena(z, J.workers);
     J.scratch = arena.scratch.data();
+    std::vector<const Ac*> parts(size_t(J.workers));  // allocated before dx is written
     ThreadPool::instance().run(J.workers, use_avx2_fma() ? backward_avx2<St> : backward_generic<St>, &J);
 
     const bool acc = (p.flags & BORA_FLAG_ACCUMULATE) != 0;
-    std::vector<const Ac*> parts(size_t(J.workers));
     if (a.dA) {
         for (int w = 0; w < J.workers; ++w) parts[size_t(w)] = arena.scratch[size_t(w)].dA;
         reduce_into<St>(a.dA, p.r * p.n, acc, 1.0, parts, [](int64_t i) { return i; });
