@@ -8,7 +8,10 @@
  *   S: b x b x r, one diagonal per block product.
  *
  * Every array is dense, row-major and contiguous. Sizes are int64. Every call
- * validates its arguments and returns a status; on error nothing is written.
+ * validates its arguments and returns a status; on an invalid argument nothing is
+ * written. (A CUDA pass is a few kernels in a row: should the runtime refuse a later
+ * launch, BORA_ERR_CUDA is returned with the outputs of the earlier ones, u_saved or dS,
+ * already written; the CPU path allocates everything before it writes.)
  * No call aborts the process. Pointers point to memory on the device the call
  * names (host memory for BORA_DEVICE_CPU, CUDA device memory for
  * BORA_DEVICE_CUDA). All tensors of one call share one dtype, except the saved
@@ -56,7 +59,7 @@ extern "C" {
 #define BORA_VERSION_MINOR 1
 #define BORA_VERSION_PATCH 0
 
-/* Status codes. 0 is success; everything else is an error and nothing was written. */
+/* Status codes. 0 is success; everything else is an error (see above for what was written). */
 enum bora_status {
     BORA_OK = 0,
     BORA_ERR_NULL_POINTER = 1,        /* a required pointer is null */
