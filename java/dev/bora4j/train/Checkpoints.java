@@ -108,6 +108,8 @@ public final class Checkpoints {
      * Loads the latest checkpoint into the given tensors and optimizer, if there is one.
      *
      * @throws IOException naming the file when the checkpoint is corrupt or does not fit the model
+     * @throws IllegalStateException if the optimizer holds state for a tensor the checkpoint has
+     *         none for (load into an optimizer that has not stepped)
      */
     public Optional<Loaded> loadLatest(Map<String, Tensor> trainable, Optimizer optimizer) throws IOException {
         if (!exists()) {
@@ -142,6 +144,8 @@ public final class Checkpoints {
                 OptimizerStateFile.load(folder.resolve(OPTIMIZER), trainable, optimizer);
             } catch (IOException e) {
                 throw new IOException(e.getMessage() + "; delete " + dir + " to start over", e);
+            } catch (IllegalStateException e) {
+                throw e; // about the optimizer passed in, not the checkpoint
             } catch (RuntimeException e) {
                 // torch's message goes on with its C++ stack; its first line says what went wrong
                 String what = String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip();

@@ -4,9 +4,7 @@ import dev.bora4j.internal.FiniteValues;
 import dev.bora4j.io.SafetensorsReader;
 import dev.bora4j.io.SafetensorsTorch;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.ArchiveWriter;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Optimizer;
@@ -16,7 +14,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +38,8 @@ import java.util.TreeSet;
  * reader's checks and then through ours (names, shapes, dtypes, finite values, counters >= 0);
  * libtorch only ever reads archives made in this process: the optimizer's own, and one built from
  * the checked values with the optimizer's current parameter groups (its learning rates and other
- * options are not part of the file).
+ * options are not part of the file). Loading replaces the state of the tensors in the file;
+ * libtorch cannot drop state, so an optimizer holding state for others is refused.
  */
 final class OptimizerStateFile {
 
@@ -64,7 +62,7 @@ final class OptimizerStateFile {
     static void write(Path file, Map<String, Tensor> trainable, Optimizer optimizer) throws IOException {
         try (PointerScope scope = new PointerScope()) {
             Map<String, String> names = namesByKey(trainable);
-            InputArchive state = section(archiveOf(optimizer), STATE);
+            InputArchive state = section(archiveOf(optimizer, file.toAbsolutePath().getParent()), STATE);
             Map<String, Tensor> entries = new LinkedHashMap<>();
             for (String key : keys(state)) {
                 String name = names.get(key);
@@ -107,29 +105,46 @@ final class OptimizerStateFile {
      * {@code trainable}. Every value is checked before the optimizer changes.
      *
      * @throws IOException saying what is wrong with the file
+     * @throws IllegalStateException if the optimizer holds state for a tensor the file has none for
      */
     static void load(Path file, Map<String, Tensor> trainable, Optimizer optimizer) throws IOException {
         checkFormat(file);
         Map<String, Tensor> saved = SafetensorsTorch.readAll(file);
         try (PointerScope scope = new PointerScope()) {
             Map<String, Map<String, Tensor>> byParam = checked(file, saved, trainable);
-            InputArchive current = archiveOf(optimizer);
+            InputArchive current = archiveOf(optimizer, null);
+            requireNoStateBeyond(file, byParam, current, trainable);
             OutputArchive rebuilt = new OutputArchive();
-            boolean hasState = false;
             for (String key : keys(current)) {
                 if (key.equals(STATE)) {
                     rebuilt.write(STATE, stateArchive(rebuilt, byParam, trainable));
-                    hasState = true;
                 } else {
                     copy(current, key, rebuilt);
                 }
             }
-            if (!hasState) {
-                throw new IllegalStateException("libtorch's optimizer archive has no '" + STATE + "' section");
-            }
-            optimizer.load(reread(rebuilt));
+            optimizer.load(reread(rebuilt, null));
         } finally {
             saved.values().forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * libtorch's load only adds state, it cannot drop any: an optimizer that holds state for a
+     * tensor the file has none for would end up with a mix of two runs.
+     */
+    private static void requireNoStateBeyond(Path file, Map<String, Map<String, Tensor>> byParam,
+                                             InputArchive current, Map<String, Tensor> trainable) {
+        if (!keys(current).contains(STATE)) {
+            throw new IllegalStateException("libtorch's optimizer archive has no '" + STATE + "' section");
+        }
+        Map<String, String> names = namesByKey(trainable);
+        for (String key : keys(section(current, STATE))) {
+            String name = names.getOrDefault(key, "a tensor not among the trainable ones");
+            if (!byParam.containsKey(name)) {
+                throw new IllegalStateException("the optimizer already holds state for '" + name + "', which "
+                        + file + " has none for, and libtorch cannot drop it: load into an optimizer that has"
+                        + " not stepped yet");
+            }
         }
     }
 
@@ -251,32 +266,27 @@ final class OptimizerStateFile {
         return names;
     }
 
-    private static InputArchive archiveOf(Optimizer optimizer) {
+    private static InputArchive archiveOf(Optimizer optimizer, Path dir) throws IOException {
         OutputArchive archive = new OutputArchive();
         optimizer.save(archive);
-        return reread(archive);
+        return reread(archive, dir);
     }
 
-    /** The archive as libtorch reads it back: serialised and loaded in memory, never from a file. */
-    private static InputArchive reread(OutputArchive archive) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        // a callback slot of JavaCPP's is held until closed
-        try (ArchiveWriter writer = new ArchiveWriter() {
-            @Override
-            public long call(Pointer data, long size) {
-                byte[] chunk = new byte[Math.toIntExact(size)];
-                new BytePointer(data).capacity(size).get(chunk);
-                bytes.write(chunk, 0, chunk.length);
-                return size;
-            }
-        }) {
-            archive.save_to(writer);
+    /**
+     * The archive as libtorch reads it back, through a private temporary file in {@code dir}
+     * (null: the system's), which it alone writes and reads: no size limit of a Java array.
+     */
+    private static InputArchive reread(OutputArchive archive, Path dir) throws IOException {
+        Path temp = dir == null ? Files.createTempFile("bora4j-optimizer-", ".tmp")
+                : Files.createTempFile(dir, ".bora4j-optimizer-", ".tmp");
+        try {
+            archive.save_to(temp.toString());
+            InputArchive in = new InputArchive();
+            in.load_from(temp.toString());
+            return in;
+        } finally {
+            Files.deleteIfExists(temp);
         }
-        InputArchive in = new InputArchive();
-        try (BytePointer data = new BytePointer(bytes.toByteArray())) {
-            in.load_from(data, data.capacity());
-        }
-        return in;
     }
 
     private static InputArchive section(InputArchive archive, String key) {

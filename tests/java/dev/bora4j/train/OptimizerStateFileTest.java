@@ -147,6 +147,43 @@ class OptimizerStateFileTest {
     }
 
     @Test
+    void loadingReplacesTheStateOfAnOptimizerThatHasSteppedSince(@TempDir Path dir) throws IOException {
+        Fit straight = new Fit("adamw");
+        straight.steps(5);
+        Fit rolledBack = new Fit("adamw");
+        rolledBack.steps(2);
+        Path file = dir.resolve("optimizer.safetensors");
+        OptimizerStateFile.write(file, rolledBack.trainable(), rolledBack.optimizer);
+        Map<String, Tensor> at2 = new LinkedHashMap<>();
+        rolledBack.trainable().forEach((k, v) -> at2.put(k, v.detach().clone()));
+        rolledBack.steps(4); // a detour whose moments must not survive
+        try (PointerScope scope = new PointerScope()) {
+            at2.forEach((k, v) -> rolledBack.trainable().get(k).detach().copy_(v));
+        }
+        OptimizerStateFile.load(file, rolledBack.trainable(), rolledBack.optimizer);
+        rolledBack.steps(3);
+        assertArrayEquals(straight.values(), rolledBack.values());
+    }
+
+    @Test
+    void stateTheFileLacksCannotBeDroppedSoLoadingIsRefused(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("optimizer.safetensors");
+        Fit fresh = new Fit("adamw");
+        OptimizerStateFile.write(file, fresh.trainable(), fresh.optimizer); // no state yet
+        Fit stepped = new Fit("adamw");
+        stepped.steps(1);
+        Fit twin = new Fit("adamw");
+        twin.steps(1);
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> OptimizerStateFile.load(file, stepped.trainable(), stepped.optimizer));
+        assertTrue(e.getMessage().startsWith("the optimizer already holds state for 'layer."), e.getMessage());
+        assertTrue(e.getMessage().endsWith("load into an optimizer that has not stepped yet"), e.getMessage());
+        stepped.steps(2);
+        twin.steps(2);
+        assertArrayEquals(twin.values(), stepped.values(), "a refused load changed the optimizer");
+    }
+
+    @Test
     void stateForATensorMissingFromTheMapIsAnError(@TempDir Path dir) {
         Fit fit = new Fit("adamw");
         fit.steps(1);
