@@ -37,7 +37,13 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     private final Tensor loraA;
     private final Tensor loraB;
     private final Tensor sigmaRaw;
-    private boolean merged;
+    /**
+     * A, B and Sigma as they were merged (retained copies, a few KB): unmerge subtracts what merge
+     * added even if the parameters changed since (a checkpoint loaded, an optimizer step); null
+     * while not merged.
+     */
+    private Tensor[] mergedFactors;
+    private boolean mergedWhenReleased;
     private boolean released;
 
     /**
@@ -157,7 +163,7 @@ public class BoraAdapter extends Module implements TrainableAdapter {
     /** True while the update is merged into the base weight (forward then returns y0 as is). */
     @Override
     public boolean isMerged() {
-        return merged;
+        return released ? mergedWhenReleased : mergedFactors != null;
     }
 
     @Override
@@ -166,7 +172,7 @@ public class BoraAdapter extends Module implements TrainableAdapter {
             throw TrainableAdapter.releasedError();
         }
         // An empty batch adds nothing (the kernels and the reference refuse T = 0).
-        if (merged || x.numel() == 0) {
+        if (mergedFactors != null || x.numel() == 0) {
             return baseOutput;
         }
         Tensor input = config.dropout() > 0 && is_training() ? torch.dropout(x, config.dropout(), true) : x;
@@ -195,16 +201,17 @@ public class BoraAdapter extends Module implements TrainableAdapter {
         return backend == Backend.AUTO && BoraOps.supports(x);
     }
 
-    /** s * dW (out x in), detached. */
+    /** s * dW (out x in), detached; while merged, the update that is in the base weight. */
     @Override
     public Tensor deltaWeight() {
         try (NoGradGuard ng = new NoGradGuard()) {
-            Tensor s = sigma().contiguous();
-            if (useNative(loraA)) {
-                return BoraOps.deltaWeight(loraA, loraB, s, scaling);
-            }
-            return BoraReference.deltaWeight(loraA, loraB, s, scaling);
+            return mergedFactors != null ? deltaWeight(mergedFactors[0], mergedFactors[1], mergedFactors[2])
+                    : deltaWeight(loraA, loraB, sigma().contiguous());
         }
+    }
+
+    private Tensor deltaWeight(Tensor a, Tensor b, Tensor s) {
+        return useNative(a) ? BoraOps.deltaWeight(a, b, s, scaling) : BoraReference.deltaWeight(a, b, s, scaling);
     }
 
     /** W0 += s * dW; forward then skips the adapter. Idempotent. */
@@ -213,46 +220,67 @@ public class BoraAdapter extends Module implements TrainableAdapter {
         if (released) {
             throw TrainableAdapter.releasedError();
         }
-        if (merged) {
+        if (mergedFactors != null) {
             return;
         }
         target.requireEnabledForMerge();
-        addToBaseWeight(true);
-        merged = true;
+        Tensor[] factors;
+        try (NoGradGuard ng = new NoGradGuard()) {
+            factors = new Tensor[] {loraA.detach().clone(), loraB.detach().clone(), sigma().detach().contiguous().clone()};
+        }
+        addToBaseWeight(true, factors);
+        for (Tensor f : factors) {
+            f.retainReference(); // outlives the caller's PointerScope
+        }
+        mergedFactors = factors;
     }
 
-    /** W0 -= s * dW, undoing {@link #merge()}. Idempotent. */
+    /** W0 -= s * dW as merged, undoing {@link #merge()}. Idempotent. */
     @Override
     public void unmerge() {
         if (released) {
             throw TrainableAdapter.releasedError();
         }
-        if (!merged) {
+        if (mergedFactors == null) {
             return;
         }
-        addToBaseWeight(false);
-        merged = false;
+        addToBaseWeight(false, mergedFactors);
+        dropMergedFactors();
     }
 
+    /** Frees the copies kept for unmerge; the merge stays in the base weight. */
     @Override
     public void release() {
+        if (!released) {
+            mergedWhenReleased = mergedFactors != null;
+        }
         released = true;
+        dropMergedFactors();
     }
 
-    private void addToBaseWeight(boolean add) {
+    private void dropMergedFactors() {
+        if (mergedFactors != null) {
+            for (Tensor f : mergedFactors) {
+                f.releaseReference();
+            }
+            mergedFactors = null;
+        }
+    }
+
+    private void addToBaseWeight(boolean add, Tensor[] factors) {
         Tensor w = target.base().weight();
+        Tensor a = factors[0], b = factors[1], s = factors[2];
         try (NoGradGuard ng = new NoGradGuard()) {
-            boolean sameDtype = w.scalar_type().intern() == loraA.scalar_type().intern();
+            boolean sameDtype = w.scalar_type().intern() == a.scalar_type().intern();
             if (sameDtype && useNative(w) && w.is_contiguous()) {
-                Tensor s = sigma().contiguous();
                 if (add) {
-                    BoraOps.merge(w, loraA, loraB, s, scaling);
+                    BoraOps.merge(w, a, b, s, scaling);
                 } else {
-                    BoraOps.unmerge(w, loraA, loraB, s, scaling);
+                    BoraOps.unmerge(w, a, b, s, scaling);
                 }
             } else {
                 // s*dW in the adapter's dtype (float32 on a half-precision layer), added with one rounding
-                Tensor dw = deltaWeight();
+                Tensor dw = deltaWeight(a, b, s);
                 if (add) {
                     w.add_(dw);
                 } else {

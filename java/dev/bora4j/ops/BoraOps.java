@@ -184,6 +184,11 @@ public final class BoraOps {
                 : bora_unmerge(c.device, c.dtype, sh.in(), sh.out(), sh.rank(), sh.blocks(), (float) scale,
                         a.data_ptr(), b.data_ptr(), s.data_ptr(), w.data_ptr(), c.stream(), BORA_FLAG_NONE);
         check(status, merge ? "bora_merge" : "bora_unmerge");
+        // W changed behind autograd's back: a graph that saved it must refuse its backward, as
+        // after any in-place op (inference tensors have no version to bump)
+        if (!w.is_inference()) {
+            w.unsafeGetTensorImpl().bump_version();
+        }
     }
 
     // ----------------------------------------------------------------------------------------

@@ -56,4 +56,41 @@ class MergeTest {
                     .item_double() + 1e-7, "round trip drifted");
         }
     }
+
+    @ParameterizedTest
+    @MethodSource("dev.bora4j.Backends#both")
+    void unmergeSubtractsWhatWasMergedEvenIfTheParametersChangedSince(Backend backend) {
+        torch.manual_seed(10);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2)
+                .blocks(4).backend(backend).build());
+        BoraAdapter a0 = adapters.byModule().get("blocks.0.proj");
+        try (NoGradGuard ng = new NoGradGuard()) {
+            a0.loraB().copy_(randn(ScalarType.Float, 16, 2));
+            Tensor w = model.proj0.base().weight().clone();
+            adapters.merge();
+            Tensor merged = model.proj0.base().weight().sub(w);
+            // e.g. a checkpoint loaded or an optimizer step taken while merged
+            a0.loraB().copy_(randn(ScalarType.Float, 16, 2));
+            a0.sigmaParameter().copy_(randn(ScalarType.Float, 4, 4, 2));
+            assertClose(a0.deltaWeight(), merged, 1e-5, "deltaWeight while merged is the update in the weight");
+            adapters.unmerge();
+            assertClose(model.proj0.base().weight(), w, 1e-6, "unmerge left another weight");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.bora4j.Backends#both")
+    void mergingBetweenForwardAndBackwardIsCaughtByAutograd(Backend backend) {
+        torch.manual_seed(11);
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2)
+                .blocks(4).backend(backend).build());
+        Tensor x = randn(ScalarType.Float, 5, 8).set_requires_grad(true);
+        Tensor loss = model.forward(x).sum(); // the base Linear saved its weight for dL/dx
+        adapters.merge();                     // and merge changes that weight in place
+        RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, loss::backward,
+                "a backward through a weight changed by merge must fail, not return wrong gradients");
+        assertTrue(e.getMessage().contains("modified by an inplace operation"), e.getMessage());
+    }
 }
