@@ -61,7 +61,7 @@ public final class LoraExport {
     public static Tensor blockDiagonalA(Tensor a, int blocks) {
         long r = a.size(0), n = a.size(1);
         // A'[(j, q), (k, c)] = delta_jk A[q, (k, c)]: multiplying by exact 0/1 copies A bitwise
-        Tensor eye = torch.eye(blocks, new org.bytedeco.pytorch.TensorOptions(a.scalar_type()));
+        Tensor eye = torch.eye(blocks, a.options()); // A's dtype and device (a CUDA A takes a CUDA eye)
         Tensor out = torch.einsum("jk,qkc->jqkc", new TensorVector(eye, a.view(r, blocks, n / blocks)));
         return out.reshape(blocks * r, n).contiguous();
     }

@@ -201,4 +201,15 @@ class LoraExportTest {
             assertEquals(null, fresh.head.adapter(), "a refused folder leaves the model as it was");
         }
     }
+
+    @Test
+    void theBlockDiagonalAFollowsADeviceAndDtype() {
+        // the meta device stands in for CUDA here: an identity made on the CPU would not mix with it
+        Tensor a = randn(ScalarType.Float, 3, 8).to(new org.bytedeco.pytorch.Device("meta"), ScalarType.Double);
+        Tensor blockDiagonal = LoraExport.blockDiagonalA(a, 4);
+        assertEquals("meta", blockDiagonal.device().str().getString());
+        assertEquals(ScalarType.Double, blockDiagonal.scalar_type().intern());
+        assertEquals(12, blockDiagonal.size(0));
+        assertEquals(8, blockDiagonal.size(1));
+    }
 }
