@@ -72,10 +72,23 @@ public final class Checkpoints {
     public record Loaded(long step, JsonObject state) {
     }
 
+    /**
+     * Saves a checkpoint of {@code step} and makes it the latest.
+     *
+     * @throws IllegalArgumentException if step is negative or already the latest checkpoint
+     *         (replacing it in place could not survive a kill between the delete and the rename)
+     */
     public void save(long step, Map<String, Tensor> trainable, Optimizer optimizer, JsonObject state)
             throws IOException {
-        Files.createDirectories(dir);
+        if (step < 0) {
+            throw new IllegalArgumentException("step must be >= 0, got " + step);
+        }
         String name = PREFIX + step;
+        if (name.equals(latestNameOrNull())) {
+            throw new IllegalArgumentException("step " + step + " is the latest checkpoint in " + dir
+                    + " already: checkpoints are saved at increasing steps");
+        }
+        Files.createDirectories(dir);
         Path temp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         Files.createDirectory(temp);
         SafetensorsTorch.write(temp.resolve(TENSORS), trainable, Map.of("format", "bora4j-checkpoint"));
@@ -97,6 +110,15 @@ public final class Checkpoints {
         force(dir);
         AtomicFiles.writeString(dir.resolve(LATEST), name);
         pruneOldCheckpoints(name);
+    }
+
+    /** What {@code latest} names, or null when it is missing or unreadable. */
+    private String latestNameOrNull() {
+        try {
+            return Files.readString(dir.resolve(LATEST), StandardCharsets.UTF_8).trim();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Whether a complete checkpoint has been saved here (the one {@link #loadLatest} would load). */

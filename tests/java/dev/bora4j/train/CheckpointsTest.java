@@ -302,4 +302,20 @@ class CheckpointsTest {
         Files.writeString(dir.resolve("step-3").resolve("state.json"), "{\"step\":3.0}");
         assertEquals(3, checkpoints.loadLatest(p.trainable(), p.optimizer).orElseThrow().step());
     }
+
+    @Test
+    void theLatestStepOrANegativeOneIsNotSavedAgain(@TempDir Path dir) throws IOException {
+        Checkpoints checkpoints = savedAfterOneStep(dir);
+        Problem p = new Problem();
+        IllegalArgumentException again = assertThrows(IllegalArgumentException.class,
+                () -> checkpoints.save(1, p.trainable(), p.optimizer, new JsonObject()));
+        assertEquals("step 1 is the latest checkpoint in " + dir + " already: checkpoints are saved at increasing"
+                + " steps", again.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> checkpoints.save(-1, p.trainable(), p.optimizer,
+                new JsonObject()));
+        assertEquals("step-1", Files.readString(dir.resolve(Checkpoints.LATEST)));
+        assertEquals(1, checkpoints.loadLatest(p.trainable(), new Problem().optimizer).orElseThrow().step());
+        checkpoints.save(2, p.trainable(), p.optimizer, new JsonObject());
+        assertEquals("step-2", Files.readString(dir.resolve(Checkpoints.LATEST)));
+    }
 }
