@@ -64,11 +64,11 @@ public final class MergedWeights {
                     continue;
                 }
                 Tensor value = param.getValue().detach().clone();
+                put(out, plain, value); // before addDelta: freed with the others if it throws
                 String owner = ownerLinear(name, linears);
                 if (owner != null && name.equals(prefix(owner) + "base.weight")) {
                     addDelta(owner, linears.get(owner), value);
                 }
-                put(out, plain, value);
             }
             for (Map.Entry<String, Tensor> buffer : ModelParameters.namedBuffers(model).entrySet()) {
                 String plain = mergedName(buffer.getKey(), linears);
@@ -76,6 +76,9 @@ public final class MergedWeights {
                     put(out, plain, buffer.getValue().detach().clone());
                 }
             }
+        } catch (RuntimeException e) {
+            out.values().forEach(Tensor::close); // a model-sized set of copies, possibly on a GPU
+            throw e;
         }
         return out;
     }
@@ -138,9 +141,11 @@ public final class MergedWeights {
     }
 
     private static void put(Map<String, Tensor> out, String name, Tensor t) {
-        if (out.put(name, t) != null) {
+        if (out.containsKey(name)) {
+            t.close();
             throw new IllegalStateException("two tensors map to the merged name '" + name + "'; a module has"
                     + " a parameter or buffer of that name besides an AdaptableLinear child");
         }
+        out.put(name, t);
     }
 }
