@@ -118,6 +118,12 @@ public final class AdapterConfigFile {
         return rank;
     }
 
+    /** The fields that say how the weights file's tensors are read, as one line. */
+    String readAs() {
+        return "r=" + rank + " lora_alpha=" + alpha + " use_rslora=" + rsLora + " bora_blocks=" + blocks
+                + " bora_mode=" + mode + " bora_sigma=" + sigma;
+    }
+
     public int blocks() {
         return blocks;
     }

@@ -62,7 +62,7 @@ public final class BoraAdapterFiles {
         }
         putExtras(tensors, options);
         AdapterConfigFile file = AdapterConfigFile.of(config, adapters.byModule().keySet(), options);
-        writeFolder(dir, tensors, file.toJson(), "BoRA adapter, " + config.mode() + " mode");
+        writeFolder(dir, tensors, file.toJson(), "BoRA adapter, " + config.mode() + " mode", file.readAs());
     }
 
     /** Loads the adapter in {@code dir} onto {@code model}, computing on {@link Backend#AUTO}. */
@@ -117,7 +117,7 @@ public final class BoraAdapterFiles {
         }
         SavedModules.expect(expected, toRestore);
         Path weights = weightsFile(dir);
-        try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
+        try (FileTensors file = FileTensors.read(weights, expected, cfg, configPath)) {
             Map<String, Tensor> restored = SavedModules.finiteValues(weights, file.extras(), toRestore);
             BoraAdapters adapters = fits(() -> BoraInjector.inject(model, config), configPath);
             if (!new ArrayList<>(adapters.byModule().keySet()).equals(targets)) {
@@ -161,7 +161,7 @@ public final class BoraAdapterFiles {
         Path weights = weightsFile(dir);
         Map<String, Tensor> saved = adapters.modulesToSaveState();
         SavedModules.expect(expected, saved);
-        try (FileTensors file = FileTensors.read(weights, expected, cfg.modulesToSave())) {
+        try (FileTensors file = FileTensors.read(weights, expected, cfg, configPath)) {
             Map<String, Tensor> restored = SavedModules.finiteValues(weights, file.extras(), saved);
             copyInto(file.adapter(), adapters, config.mode());
             SavedModules.copy(restored, saved);
@@ -250,15 +250,25 @@ public final class BoraAdapterFiles {
         }
     }
 
-    /** Writes the weights, then the config, each atomically. */
-    static void writeFolder(Path dir, Map<String, Tensor> tensors, String configJson, String description)
-            throws IOException {
+    /** The weights file's record of the config fields that say how its tensors are read. */
+    private static final String CONFIG_METADATA = "bora4j_config";
+
+    /**
+     * Writes the weights, then the config, each atomically. The weights record {@code readAs}
+     * ({@link AdapterConfigFile#readAs()}, null for none), so that a folder whose two files come
+     * from different saves (one killed between them) is refused instead of misread.
+     */
+    static void writeFolder(Path dir, Map<String, Tensor> tensors, String configJson, String description,
+                            String readAs) throws IOException {
         requireFiniteToWrite(tensors, dir);
         Files.createDirectories(dir);
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
         metadata.put("bora4j_version", AdapterConfigFile.BORA4J_VERSION);
         metadata.put("bora4j_content", description);
+        if (readAs != null) {
+            metadata.put(CONFIG_METADATA, readAs);
+        }
         SafetensorsTorch.write(dir.resolve(WEIGHTS_FILE_NAME), tensors, metadata);
         AtomicFiles.writeString(dir.resolve(AdapterConfigFile.FILE_NAME), configJson);
     }
@@ -269,10 +279,11 @@ public final class BoraAdapterFiles {
      */
     private record FileTensors(Map<String, Tensor> adapter, Map<String, Tensor> extras) implements AutoCloseable {
 
-        static FileTensors read(Path weights, ExpectedTensors expected, List<String> modulesToSave)
+        static FileTensors read(Path weights, ExpectedTensors expected, AdapterConfigFile cfg, Path configPath)
                 throws IOException {
             try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
-                List<String> extraNames = expected.check(reader, weights, modulesToSave);
+                requireSameSave(reader, weights, cfg, configPath);
+                List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
                 Map<String, Tensor> adapter = readFinite(reader, weights, expected.byKey().keySet());
                 return new FileTensors(adapter, readExtras(reader, extraNames));
             }
@@ -281,6 +292,17 @@ public final class BoraAdapterFiles {
         @Override
         public void close() {
             adapter.values().forEach(Tensor::close);
+        }
+    }
+
+    /** Refuses weights that recorded other config fields than the folder's config has. */
+    private static void requireSameSave(SafetensorsReader reader, Path weights, AdapterConfigFile cfg, Path configPath)
+            throws AdapterFileException {
+        String recorded = reader.metadata().get(CONFIG_METADATA);
+        if (recorded != null && !recorded.equals(cfg.readAs())) {
+            throw new AdapterFileException(weights + " was saved with " + recorded + " but " + configPath + " says "
+                    + cfg.readAs() + ": the two files come from different saves (one interrupted between its two"
+                    + " files, or the config edited since); save the adapter again");
         }
     }
 

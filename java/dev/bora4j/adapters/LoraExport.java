@@ -44,7 +44,7 @@ public final class LoraExport {
         String json = configJson(config, adapters.byModule().keySet(), options);
         BoraAdapterFiles.writeFolder(dir, tensors, json, "exact LoRA export (r' = b*r = "
                 + exportedRank(config) + ") of a BoRA adapter (" + config.mode() + " mode, r = " + config.rank()
-                + ", b = " + config.blocks() + ", sigma = " + config.sigma() + ")");
+                + ", b = " + config.blocks() + ", sigma = " + config.sigma() + ")", null);
     }
 
     /** The exported rank r' = b * r. */

@@ -179,4 +179,21 @@ class AdapterMismatchTest {
         change.accept(m);
         SafetensorsTorch.write(weights, m, Map.of("format", "pt"));
     }
+
+    @Test
+    void weightsAndConfigOfDifferentSavesAreRefused(@TempDir Path other) throws Exception {
+        // the same shapes under another Sigma parameterisation: readable, but not as this config says
+        TestModel model = new TestModel(8, 16, 4);
+        BoraAdapters raw = BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2).blocks(4)
+                .sigma(BoraConfig.SigmaParameterization.RAW).build());
+        BoraAdapterFiles.save(other, raw);
+        // a save over `dir` killed after its weights and before its config
+        Files.copy(other.resolve("adapter_model.safetensors"), weights, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        String m = loadFails(new TestModel(8, 16, 4)).getMessage();
+        assertEquals(weights + " was saved with r=2 lora_alpha=2.0 use_rslora=false bora_blocks=4 bora_mode=BORA"
+                + " bora_sigma=RAW but " + dir.resolve("adapter_config.json") + " says r=2 lora_alpha=2.0"
+                + " use_rslora=false bora_blocks=4 bora_mode=BORA bora_sigma=EXP: the two files come from different"
+                + " saves (one interrupted between its two files, or the config edited since); save the adapter"
+                + " again", m);
+    }
 }
