@@ -126,7 +126,7 @@ public final class BoraAdapterFiles {
             }
             copyInto(file.adapter(), adapters, cfg.mode());
             SavedModules.copy(restored, toRestore);
-            return new LoadedAdapter(cfg, adapters, file.extras());
+            return new LoadedAdapter(cfg, adapters, file.takeExtras());
         }
     }
 
@@ -165,7 +165,7 @@ public final class BoraAdapterFiles {
             Map<String, Tensor> restored = SavedModules.finiteValues(weights, file.extras(), saved);
             copyInto(file.adapter(), adapters, config.mode());
             SavedModules.copy(restored, saved);
-            return file.extras();
+            return file.takeExtras();
         }
     }
 
@@ -275,9 +275,18 @@ public final class BoraAdapterFiles {
 
     /**
      * A weights file's tensors after {@code expected} accepted its header: the adapter tensors
-     * (checked finite, freed on close once copied) and the extras (the caller's to keep).
+     * (checked finite, freed on close once copied) and the extras (freed on close too, unless
+     * handed to the caller by {@link #takeExtras}).
      */
-    private record FileTensors(Map<String, Tensor> adapter, Map<String, Tensor> extras) implements AutoCloseable {
+    private static final class FileTensors implements AutoCloseable {
+        private final Map<String, Tensor> adapter;
+        private final Map<String, Tensor> extras;
+        private boolean extrasTaken;
+
+        private FileTensors(Map<String, Tensor> adapter, Map<String, Tensor> extras) {
+            this.adapter = adapter;
+            this.extras = extras;
+        }
 
         static FileTensors read(Path weights, ExpectedTensors expected, AdapterConfigFile cfg, Path configPath)
                 throws IOException {
@@ -289,9 +298,26 @@ public final class BoraAdapterFiles {
             }
         }
 
+        Map<String, Tensor> adapter() {
+            return adapter;
+        }
+
+        Map<String, Tensor> extras() {
+            return extras;
+        }
+
+        /** The extras, now the caller's to close. */
+        Map<String, Tensor> takeExtras() {
+            extrasTaken = true;
+            return extras;
+        }
+
         @Override
         public void close() {
             adapter.values().forEach(Tensor::close);
+            if (!extrasTaken) {
+                extras.values().forEach(Tensor::close); // a failed load: nobody else holds them
+            }
         }
     }
 
