@@ -62,8 +62,7 @@ class MergeTest {
     void unmergeSubtractsWhatWasMergedEvenIfTheParametersChangedSince(Backend backend) {
         torch.manual_seed(10);
         TestModel model = new TestModel(8, 16, 4);
-        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2)
-                .blocks(4).backend(backend).build());
+        BoraAdapters adapters = injectRank2Blocks4(model, backend);
         BoraAdapter a0 = adapters.byModule().get("blocks.0.proj");
         try (NoGradGuard ng = new NoGradGuard()) {
             a0.loraB().copy_(randn(ScalarType.Float, 16, 2));
@@ -84,13 +83,17 @@ class MergeTest {
     void mergingBetweenForwardAndBackwardIsCaughtByAutograd(Backend backend) {
         torch.manual_seed(11);
         TestModel model = new TestModel(8, 16, 4);
-        BoraAdapters adapters = BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2)
-                .blocks(4).backend(backend).build());
+        BoraAdapters adapters = injectRank2Blocks4(model, backend);
         Tensor x = randn(ScalarType.Float, 5, 8).set_requires_grad(true);
         Tensor loss = model.forward(x).sum(); // the base Linear saved its weight for dL/dx
         adapters.merge();                     // and merge changes that weight in place
         RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, loss::backward,
                 "a backward through a weight changed by merge must fail, not return wrong gradients");
         assertTrue(e.getMessage().contains("modified by an inplace operation"), e.getMessage());
+    }
+
+    private static BoraAdapters injectRank2Blocks4(TestModel model, Backend backend) {
+        return BoraInjector.inject(model, BoraConfig.builder().targetModules("proj").rank(2).blocks(4).backend(backend)
+                .build());
     }
 }
