@@ -294,7 +294,12 @@ public final class BoraAdapterFiles {
                 requireSameSave(reader, weights, cfg, configPath);
                 List<String> extraNames = expected.check(reader, weights, cfg.modulesToSave());
                 Map<String, Tensor> adapter = readFinite(reader, weights, expected.byKey().keySet());
-                return new FileTensors(adapter, readExtras(reader, extraNames));
+                try {
+                    return new FileTensors(adapter, readExtras(reader, extraNames));
+                } catch (IOException | RuntimeException e) {
+                    adapter.values().forEach(Tensor::close);
+                    throw e;
+                }
             }
         }
 
@@ -334,8 +339,13 @@ public final class BoraAdapterFiles {
 
     private static Map<String, Tensor> readExtras(SafetensorsReader reader, List<String> names) throws IOException {
         Map<String, Tensor> extras = new LinkedHashMap<>();
-        for (String name : names) {
-            extras.put(name, SafetensorsTorch.read(reader, AdapterKeys.extra(name)));
+        try {
+            for (String name : names) {
+                extras.put(name, SafetensorsTorch.read(reader, AdapterKeys.extra(name)));
+            }
+        } catch (IOException | RuntimeException e) {
+            extras.values().forEach(Tensor::close);
+            throw e;
         }
         return extras;
     }
