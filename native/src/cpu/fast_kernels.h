@@ -1,5 +1,5 @@
 // fast_kernels.h - the per-worker bodies of the optimised CPU path, as always_inline
-// templates over the storage type St and the SIMD width VEC. fast.cpp wraps each of
+// templates over the storage type St and the SIMD width VEC. fast_passes.h wraps each of
 // them twice, in a function compiled for AVX2+FMA and in a portable one.
 //
 // Tokens are processed in tiles so that x, G, y and dx are streamed once per pass:
